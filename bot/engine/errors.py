@@ -1,0 +1,93 @@
+"""The one exception root of awsquiz and its specific subclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class AwsquizError(Exception):
+    """Root of every error awsquiz raises on purpose; its message is fit to show a user."""
+
+
+class SettingsError(AwsquizError):
+    """A setting is missing or malformed."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        self.problem = problem
+        super().__init__(f"setting {name}: {problem}")
+
+
+class ContentError(AwsquizError):
+    """A question pack is malformed at a given file and line."""
+
+    def __init__(self, path: str, line: int, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{path}:{line}: {problem}")
+
+
+class UnknownTopicError(AwsquizError):
+    """A topic name matched none of the loaded topics."""
+
+    def __init__(self, topic: str, known: Sequence[str]) -> None:
+        self.topic = topic
+        self.known = tuple(known)
+        super().__init__(f"Unknown topic {topic!r}. Topics: {', '.join(self.known)}.")
+
+
+class UnknownDifficultyError(AwsquizError):
+    """A difficulty name is not one of the known levels."""
+
+    def __init__(self, difficulty: str, known: Sequence[str]) -> None:
+        self.difficulty = difficulty
+        self.known = tuple(known)
+        super().__init__(
+            f"Unknown difficulty {difficulty!r}. Choose one of: {', '.join(self.known)}."
+        )
+
+
+class UnknownQuestionError(AwsquizError):
+    """A question id is not in the loaded packs."""
+
+    def __init__(self, question_id: str) -> None:
+        self.question_id = question_id
+        super().__init__(f"No question with id {question_id!r} in the loaded packs.")
+
+
+class NoQuestionsError(AwsquizError):
+    """No question matches the requested filters."""
+
+
+class EmptyAnswerError(AwsquizError):
+    """The answer has no words in it."""
+
+    def __init__(self) -> None:
+        super().__init__("Your answer is empty. Type a few sentences and try again.")
+
+
+class AnswerTooLongError(AwsquizError):
+    """The answer is over the size cap."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        self.length = length
+        self.limit = limit
+        super().__init__(
+            f"Your answer is {length:,} characters; the limit is {limit:,}. "
+            "Shorten it and send it again."
+        )
+
+
+class NoOpenQuestionError(AwsquizError):
+    """The user answered, asked for a hint or skipped with no question open."""
+
+    def __init__(self) -> None:
+        super().__init__("You have no open question. Ask for one first.")
+
+
+class NoActiveInterviewError(AwsquizError):
+    """An interview command arrived with no interview running."""
+
+    def __init__(self) -> None:
+        super().__init__("You have no mock interview running. Start one first.")

@@ -1,0 +1,152 @@
+"""Domain values shared by the engine, the content loader and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Difficulty(StrEnum):
+    """How hard a question is, by where it came from in a pack."""
+
+    BASIC = "basic"
+    ADVANCED = "advanced"
+    INTERVIEW = "interview"
+
+
+class Verdict(StrEnum):
+    """The grader's one-word judgement of an answer."""
+
+    CORRECT = "correct"
+    PARTIAL = "partial"
+    INCORRECT = "incorrect"
+
+
+class Source(StrEnum):
+    """Where an attempt was made."""
+
+    PRACTICE = "practice"
+    SLASH = "slash"
+    DAILY = "daily"
+    INTERVIEW = "interview"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A subject of questions, e.g. Amazon ECS, with its study notes."""
+
+    id: str
+    name: str
+    full_name: str = ""
+    overview: str = ""
+    key_concepts: tuple[str, ...] = ()
+    advanced_topics: tuple[str, ...] = ()
+    pack: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One askable question with its reference answer.
+
+    `concepts` overrides the concepts the grader would extract from the reference;
+    `aliases` maps a term of the reference to other spellings that count as it.
+    """
+
+    id: str
+    topic_id: str
+    prompt: str
+    reference: str
+    difficulty: Difficulty
+    concepts: tuple[str, ...] = ()
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """The grader's result: a 0-100 score that explains itself."""
+
+    score: int
+    verdict: Verdict
+    covered: tuple[str, ...]
+    missed: tuple[str, ...]
+    negation_conflicts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """A person, scoped by platform and workspace (Slack team, Discord guild, 'local')."""
+
+    platform: str
+    workspace: str
+    user: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NewAttempt:
+    """An answer about to be stored."""
+
+    user: UserRef
+    question_id: str
+    topic_id: str
+    difficulty: Difficulty
+    answer: str
+    grade: Grade
+    source: Source
+    created_at: datetime
+    hints_used: int = 0
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A stored answer with its grade."""
+
+    id: int
+    user: UserRef
+    question_id: str
+    topic_id: str
+    difficulty: Difficulty
+    answer: str
+    score: int
+    verdict: Verdict
+    covered: tuple[str, ...]
+    missed: tuple[str, ...]
+    source: Source
+    created_at: datetime
+    hints_used: int = 0
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQuestion:
+    """The question a user was asked and has not answered or skipped yet."""
+
+    question_id: str
+    asked_at: datetime
+    source: Source
+    hints_used: int = 0
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardRow:
+    """One user's standing in a leaderboard scope and period."""
+
+    user: UserRef
+    points: int
+    attempts: int
+    average: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInterview:
+    """An interview session as the store keeps it: scope columns plus an opaque JSON state."""
+
+    id: str
+    user: UserRef
+    active: bool
+    state: str
+    updated_at: datetime

@@ -1,0 +1,65 @@
+"""Validate packs for `awsquiz content check`: every problem names its file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.engine.errors import ContentError
+from content.loader import merge_packs, pack_paths, read_pack
+from content.parser import Pack
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a pack, at a file and line."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What `content check` found: the packs that parsed and every problem."""
+
+    packs: tuple[Pack, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def question_count(self) -> int:
+        """How many questions the valid packs hold."""
+        return sum(len(pack.questions) for pack in self.packs)
+
+
+def check_packs(paths: Iterable[Path]) -> CheckReport:
+    """Parse each pack on its own so one bad file does not hide the others' problems."""
+    problems: list[Problem] = []
+    packs: list[Pack] = []
+    files: list[Path] = []
+    for path in paths:
+        try:
+            files.extend(pack_paths([path]))
+        except ContentError as error:
+            problems.append(Problem(error.path, error.line, error.problem))
+    for file in files:
+        try:
+            packs.append(read_pack(file))
+        except ContentError as error:
+            problems.append(Problem(error.path, error.line, error.problem))
+    _, duplicates = merge_packs(packs)
+    for duplicate in duplicates:
+        path, _, line = duplicate.question.origin.rpartition(":")
+        problems.append(
+            Problem(
+                path,
+                int(line) if line.isdigit() else 0,
+                f"duplicate question id {duplicate.question.id!r} "
+                f"(first defined at {duplicate.first.origin})",
+            )
+        )
+    return CheckReport(tuple(packs), tuple(problems))

@@ -1,0 +1,342 @@
+"""Parse a question pack from markdown, in either of the two shapes awsquiz reads.
+
+Seed shape (the default pack): `## N. Topic`, then `### Overview`, `### Key Concepts` and
+`### Advanced Topics` bullets (`- **Term:** text`) and `### Sample Interview Questions`
+(`- **Q:** ...` followed by `  - **A:** ...`). Every bullet becomes a question too.
+
+Numbered shape (public interview banks): `### N. Question` followed by the answer paragraph
+(or list) right under it; the topic comes from the file name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
+from typing import Final
+
+from bot.engine.errors import ContentError
+from bot.engine.model import Difficulty, Question, Topic
+from bot.engine.naming import slugify
+from content.metadata import (
+    BLOCK_START,
+    PACK_KEYS,
+    QUESTION_KEYS,
+    Metadata,
+    check_keys,
+    read_block,
+)
+
+SEED_TOPIC: Final = re.compile(r"^##\s+\d+\.\s+(?P<name>\S.*?)\s*$")
+SEED_SECTION: Final = re.compile(r"^###\s+(?P<name>\S.*?)\s*$")
+SEED_BULLET: Final = re.compile(r"^-\s+\*\*(?P<term>[^*]+?):?\*\*:?\s*(?P<text>.*)$")
+SEED_QUESTION: Final = re.compile(r"^-\s+\*\*Q:\*\*\s*(?P<text>.*)$")
+SEED_ANSWER: Final = re.compile(r"^\s+-\s+\*\*A:\*\*\s*(?P<text>.*)$")
+NUMBERED_QUESTION: Final = re.compile(r"^###\s+\d+\.\s+(?P<text>\S.*?)\s*$")
+LEADING_LABEL: Final = re.compile(r"^\*\*(?:Question|Scenario|Answer|Q|A):\*\*\s*", re.IGNORECASE)
+VENDOR_PREFIX: Final = re.compile(r"^(?:Amazon|AWS)\s+", re.IGNORECASE)
+PARENTHESIS: Final = re.compile(r"\s*\((?P<inner>[^)]*)\)\s*$")
+SHORT_WORD_LENGTH: Final = 3
+
+OVERVIEW, KEY_CONCEPTS, ADVANCED, SAMPLES = (
+    "overview",
+    "key concepts",
+    "advanced topics",
+    "sample interview questions",
+)
+SEED_SECTIONS: Final = (OVERVIEW, KEY_CONCEPTS, ADVANCED, SAMPLES)
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    """The topics and questions of one markdown file."""
+
+    name: str
+    path: str
+    topics: tuple[Topic, ...]
+    questions: tuple[Question, ...]
+
+
+def parse_pack(text: str, path: str) -> Pack:
+    """Parse one pack file, raising ContentError naming file and line on the first problem."""
+    lines = text.splitlines()
+    name = PurePath(path).stem
+    if any(SEED_TOPIC.match(line) for line in lines) and any(
+        (m := SEED_SECTION.match(line)) and m["name"].lower() in (KEY_CONCEPTS, SAMPLES)
+        for line in lines
+    ):
+        topics, questions = _SeedParser(path, lines).parse()
+    elif any(NUMBERED_QUESTION.match(line) for line in lines):
+        topics, questions = _parse_numbered(path, name, lines)
+    else:
+        raise ContentError(
+            path,
+            1,
+            "no questions found: expected '## N. Topic' sections with '### Key Concepts' or "
+            "'### Sample Interview Questions', or '### N. Question' headings",
+        )
+    return Pack(name=name, path=path, topics=tuple(topics), questions=tuple(questions))
+
+
+def split_topic_name(heading: str) -> tuple[str, str]:
+    """Return (short name, full name): 'Amazon ECS (Elastic Container Service)' -> 'Amazon ECS'."""
+    short = PARENTHESIS.sub("", heading).strip() or heading
+    return short, heading
+
+
+def topic_id_for(name: str) -> str:
+    """Return the stable topic slug: vendor prefix dropped, 'Amazon ECS' -> 'ecs'."""
+    return slugify(VENDOR_PREFIX.sub("", name)) or slugify(name)
+
+
+def _clean(text: str) -> str:
+    return LEADING_LABEL.sub("", text.strip()).replace("**", "").strip()
+
+
+def _with_metadata(question: Question, meta: Metadata, path: str) -> Question:
+    check_keys(meta, path, QUESTION_KEYS, "on a question")
+    return replace(
+        question,
+        id=meta.question_id or question.id,
+        difficulty=meta.difficulty or question.difficulty,
+        concepts=meta.concepts or question.concepts,
+        aliases=tuple(meta.aliases) or question.aliases,
+    )
+
+
+@dataclass
+class _TopicDraft:
+    """A topic while its section is being read."""
+
+    name: str
+    full_name: str
+    line: int
+    overview: list[str] = field(default_factory=list)
+    key_concepts: list[str] = field(default_factory=list)
+    advanced_topics: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return topic_id_for(self.name)
+
+
+class _SeedParser:
+    """Reads the seed shape line by line, keeping the line of everything for errors."""
+
+    def __init__(self, path: str, lines: list[str]) -> None:
+        self.path = path
+        self.lines = lines
+        self.topics: list[Topic] = []
+        self.questions: list[Question] = []
+        self.topic: _TopicDraft | None = None
+        self.section: str | None = None
+        self.pending_question: tuple[str, int] | None = None
+        self.default_difficulty: Difficulty | None = None
+
+    def parse(self) -> tuple[list[Topic], list[Question]]:
+        index = 0
+        while index < len(self.lines):
+            raw = self.lines[index]
+            number = index + 1
+            if raw.strip().startswith(BLOCK_START):
+                meta, index = read_block(self.path, self.lines, index)
+                self._metadata(meta)
+                continue
+            self._line(raw, number)
+            index += 1
+        self._close_topic(len(self.lines))
+        return self.topics, self.questions
+
+    def _line(self, raw: str, number: int) -> None:
+        line = raw.rstrip()
+        if not line.strip() or line.strip() == "---" or line.startswith("# "):
+            return
+        if match := SEED_TOPIC.match(line):
+            self._close_topic(number)
+            short, full = split_topic_name(match["name"])
+            self.topic = _TopicDraft(name=short, full_name=full, line=number)
+            self.section = None
+            self.default_difficulty = None
+            return
+        if match := SEED_SECTION.match(line):
+            self._section(match["name"], number)
+            return
+        if self.topic is None:
+            return  # the pack's introduction, before its first topic
+        if self.section is None:
+            raise ContentError(self.path, number, "text before the topic's first '### Section'")
+        if self.section == OVERVIEW:
+            self.topic.overview.append(line.strip())
+        elif self.section == SAMPLES:
+            self._sample(line, number)
+        else:
+            self._bullet(line, number)
+
+    def _section(self, name: str, number: int) -> None:
+        if self.topic is None:
+            raise ContentError(self.path, number, f"section {name!r} before any '## N. Topic'")
+        if name.lower() not in SEED_SECTIONS:
+            accepted = ", ".join(s.title() for s in SEED_SECTIONS)
+            raise ContentError(self.path, number, f"unknown section {name!r} (accepted: {accepted})")
+        self._require_answer()
+        self.section = name.lower()
+
+    def _bullet(self, line: str, number: int) -> None:
+        assert self.topic is not None
+        match = SEED_BULLET.match(line)
+        if match is None:
+            if line.startswith((" ", "\t")) and self.questions:
+                # A wrapped bullet: its text continues the last question's reference.
+                last = self.questions[-1]
+                self.questions[-1] = replace(last, reference=f"{last.reference} {line.strip()}")
+                return
+            raise ContentError(self.path, number, "expected a bullet '- **Term:** explanation'")
+        term, text = match["term"].strip().rstrip(":"), match["text"].strip()
+        if not text:
+            raise ContentError(self.path, number, f"bullet {term!r} has no explanation")
+        basic = self.section == KEY_CONCEPTS
+        (self.topic.key_concepts if basic else self.topic.advanced_topics).append(f"{term}: {text}")
+        self.questions.append(
+            Question(
+                id=f"{self.topic.id}/{slugify(term)}",
+                topic_id=self.topic.id,
+                prompt=f"In {self.topic.name}, {_what_is(term)}?",
+                reference=text,
+                difficulty=self.default_difficulty
+                or (Difficulty.BASIC if basic else Difficulty.ADVANCED),
+                origin=f"{self.path}:{number}",
+            )
+        )
+
+    def _sample(self, line: str, number: int) -> None:
+        assert self.topic is not None
+        if match := SEED_QUESTION.match(line):
+            self._require_answer()
+            self.pending_question = (match["text"].strip(), number)
+            if not self.pending_question[0]:
+                raise ContentError(self.path, number, "question has no text after **Q:**")
+            return
+        if match := SEED_ANSWER.match(line):
+            if self.pending_question is None:
+                raise ContentError(self.path, number, "answer **A:** without a question **Q:** before it")
+            prompt, _ = self.pending_question
+            answer = match["text"].strip()
+            if not answer:
+                raise ContentError(self.path, number, "answer has no text after **A:**")
+            self.pending_question = None
+            self.questions.append(
+                Question(
+                    id=f"{self.topic.id}/{slugify(prompt)}",
+                    topic_id=self.topic.id,
+                    prompt=prompt,
+                    reference=answer,
+                    difficulty=self.default_difficulty or Difficulty.INTERVIEW,
+                    origin=f"{self.path}:{number}",
+                )
+            )
+            return
+        raise ContentError(self.path, number, "expected '- **Q:** question' or '  - **A:** answer'")
+
+    def _metadata(self, meta: Metadata) -> None:
+        last = self.questions[-1] if self.questions else None
+        if last is not None and self.topic is not None and last.topic_id == self.topic.id:
+            self.questions[-1] = _with_metadata(last, meta, self.path)
+            return
+        check_keys(meta, self.path, PACK_KEYS - {"topic"}, "before a topic's first question")
+        self.default_difficulty = meta.difficulty
+
+    def _require_answer(self) -> None:
+        if self.pending_question is not None:
+            _, line = self.pending_question
+            raise ContentError(self.path, line, "question **Q:** has no answer '  - **A:** ...'")
+
+    def _close_topic(self, number: int) -> None:
+        self._require_answer()
+        if self.topic is None:
+            return
+        draft = self.topic
+        if not any(q.topic_id == draft.id for q in self.questions):
+            raise ContentError(self.path, draft.line, f"topic {draft.name!r} has no questions")
+        self.topics.append(
+            Topic(
+                id=draft.id,
+                name=draft.name,
+                full_name=draft.full_name,
+                overview=" ".join(draft.overview),
+                key_concepts=tuple(draft.key_concepts),
+                advanced_topics=tuple(draft.advanced_topics),
+            )
+        )
+        self.topic = None
+
+
+def _what_is(term: str) -> str:
+    """'Task Placement Strategies' -> 'what are task placement strategies'."""
+    head = PARENTHESIS.sub("", term).strip()
+    last_word = head.split()[-1] if head.split() else head
+    plural = last_word.endswith("s") and not last_word.endswith("ss") and not last_word.isupper()
+    return f"{'what are' if plural else 'what is'} {_lower_common_words(term)}"
+
+
+def _lower_common_words(term: str) -> str:
+    """Lower-case plain Capitalised words outside parentheses; keep EBS, CloudWatch, (Amazon ...)."""
+    words, depth = [], 0
+    for word in term.split():
+        depth += word.count("(")
+        plain = word[:1].isupper() and word[1:].islower()
+        words.append(word.lower() if plain and depth == 0 else word)
+        depth -= word.count(")")
+    return " ".join(words)
+
+
+def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic], list[Question]]:
+    topic_name = _name_from_file(name)
+    pack_difficulty = Difficulty.INTERVIEW
+    questions: list[Question] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if line.strip().startswith(BLOCK_START):
+            meta, index = read_block(path, lines, index)
+            if questions:
+                questions[-1] = _with_metadata(questions[-1], meta, path)
+            else:
+                check_keys(meta, path, PACK_KEYS, "before the first question")
+                topic_name = meta.topic or topic_name
+                pack_difficulty = meta.difficulty or pack_difficulty
+            continue
+        match = NUMBERED_QUESTION.match(line)
+        index += 1
+        if match is None:
+            continue
+        prompt = _clean(match["text"])
+        answer_lines: list[str] = []
+        while index < len(lines) and lines[index].strip() and not lines[index].startswith("#"):
+            if lines[index].strip().startswith(BLOCK_START):
+                break
+            answer_lines.append(lines[index].strip())
+            index += 1
+        answer = _clean(" ".join(answer_lines))
+        if not prompt:
+            raise ContentError(path, index, "question heading has no text")
+        if not answer:
+            raise ContentError(path, index, f"question {prompt!r} has no answer paragraph under it")
+        topic_id = topic_id_for(topic_name)
+        questions.append(
+            Question(
+                id=f"{topic_id}/{slugify(prompt)}",
+                topic_id=topic_id,
+                prompt=prompt,
+                reference=answer,
+                difficulty=pack_difficulty,
+                origin=f"{path}:{index - len(answer_lines)}",
+            )
+        )
+    topic = Topic(id=topic_id_for(topic_name), name=topic_name, full_name=topic_name)
+    return [topic], questions
+
+
+def _name_from_file(stem: str) -> str:
+    """'elastic-cloud-compute' -> 'Elastic Cloud Compute'; '01-SCENARIO-BASED' -> 'Scenario Based'."""
+    words = [w for w in re.split(r"[-_\s]+", stem) if w and not w.isdigit()]
+    return " ".join(w.upper() if len(w) <= SHORT_WORD_LENGTH else w.capitalize() for w in words)
