@@ -1,0 +1,259 @@
+"""Benchmark the grader: Mohler correlation, SemEval-2013 Beetle AUC, and grading speed.
+
+Usage: python bench/grader.py [MOHLER_CSV] [SEMEVAL_ZIP]
+Prints every figure in one run. A benchmark, not a test: it never fails on a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import csv
+import math
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+DATA_ROOT: Final = REPO_ROOT.parent / "shared" / "data"
+DEFAULT_MOHLER: Final = DATA_ROOT / "mohler" / "mohler_dataset_edited.csv"
+DEFAULT_SEMEVAL: Final = DATA_ROOT / "semeval-2013-task7" / "semeval-3way.zip"
+SPEED_ROUNDS: Final = 5
+"""Passes over the Mohler answers when timing; the best pass is reported."""
+MAPPING_BINS: Final = 10
+"""Score bins of the leave-one-question-out calibration."""
+
+sys.path.insert(0, str(REPO_ROOT))
+
+from bot.engine.grading import Grader  # noqa: E402
+
+
+@dataclass(frozen=True, slots=True)
+class MohlerRow:
+    """One graded student answer of the Mohler set."""
+
+    question_id: str
+    question: str
+    reference: str
+    answer: str
+    score_avg: float
+
+
+@dataclass(frozen=True, slots=True)
+class BeetleAnswer:
+    """One labelled student answer of SemEval-2013 Beetle, with its question's references."""
+
+    question: str
+    references: tuple[str, ...]
+    answer: str
+    label: str
+
+
+def load_mohler(path: Path) -> list[MohlerRow]:
+    """Read the Mohler CSV, keeping question ids as strings (12.1 and 12.10 differ)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            MohlerRow(
+                row["id"],
+                row["question"],
+                row["desired_answer"],
+                row["student_answer"],
+                float(row["score_avg"]),
+            )
+            for row in csv.DictReader(handle)
+        ]
+
+
+def load_beetle(path: Path) -> list[BeetleAnswer]:
+    """Read the 3-way Beetle files (training and test) straight from the zip."""
+    answers: list[BeetleAnswer] = []
+    with zipfile.ZipFile(path) as archive:
+        for name in sorted(archive.namelist()):
+            if "/3way/beetle/" not in name or not name.endswith(".xml"):
+                continue
+            root = ElementTree.fromstring(archive.read(name))
+            question = (root.findtext("questionText") or "").strip()
+            references = tuple((node.text or "").strip() for node in root.iter("referenceAnswer"))
+            for node in root.iter("studentAnswer"):
+                answers.append(
+                    BeetleAnswer(
+                        question, references, (node.text or "").strip(), node.get("accuracy", "")
+                    )
+                )
+    return answers
+
+
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Pearson correlation coefficient."""
+    n = len(xs)
+    mean_x, mean_y = sum(xs) / n, sum(ys) / n
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    var_x = sum((x - mean_x) ** 2 for x in xs)
+    var_y = sum((y - mean_y) ** 2 for y in ys)
+    return cov / math.sqrt(var_x * var_y) if var_x and var_y else 0.0
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """Ranks starting at 1, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    result = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            result[order[position]] = (start + end) / 2 + 1
+        start = end + 1
+    return result
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Spearman rank correlation (Pearson of the ranks)."""
+    return pearson(ranks(xs), ranks(ys))
+
+
+def roc_auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """Area under the ROC curve via the Mann-Whitney U statistic (ties count half)."""
+    ranked = ranks([*positives, *negatives])
+    positive_rank_sum = sum(ranked[: len(positives)])
+    u = positive_rank_sum - len(positives) * (len(positives) + 1) / 2
+    return u / (len(positives) * len(negatives))
+
+
+def fit_bin_means(scores: Sequence[float], targets: Sequence[float]) -> list[tuple[float, float]]:
+    """A monotone step mapping score -> mean target over score bins (pool adjacent violators)."""
+    bins: list[list[float]] = [[0.0, 0.0, 0.0] for _ in range(MAPPING_BINS)]  # sum_x, sum_y, n
+    for score, target in zip(scores, targets, strict=True):
+        index = min(int(score / 100 * MAPPING_BINS), MAPPING_BINS - 1)
+        bins[index][0] += score
+        bins[index][1] += target
+        bins[index][2] += 1
+    blocks = [[b[0], b[1], b[2]] for b in bins if b[2]]
+    merged: list[list[float]] = []
+    for block in blocks:
+        merged.append(block)
+        while len(merged) > 1 and merged[-2][1] / merged[-2][2] > merged[-1][1] / merged[-1][2]:
+            last = merged.pop()
+            for slot in range(3):
+                merged[-1][slot] += last[slot]
+    return [(block[0] / block[2], block[1] / block[2]) for block in merged]
+
+
+def apply_mapping(points: Sequence[tuple[float, float]], score: float) -> float:
+    """Piecewise-linear interpolation through (score, target) points."""
+    xs = [x for x, _ in points]
+    index = bisect.bisect_left(xs, score)
+    if index == 0:
+        return points[0][1]
+    if index == len(points):
+        return points[-1][1]
+    (x0, y0), (x1, y1) = points[index - 1], points[index]
+    return y0 + (y1 - y0) * (score - x0) / (x1 - x0) if x1 > x0 else y1
+
+
+def bench_mohler(grader: Grader, rows: Sequence[MohlerRow]) -> None:
+    """Print raw and leave-one-question-out calibrated correlations with score_avg."""
+    scores = [
+        float(grader.grade(row.answer, row.reference, question=row.question).score) for row in rows
+    ]
+    targets = [row.score_avg for row in rows]
+    by_question: dict[str, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        by_question[row.question_id].append(index)
+    calibrated = [0.0] * len(rows)
+    for indices in by_question.values():
+        held_out = set(indices)
+        others = [i for i in range(len(rows)) if i not in held_out]
+        mapping = fit_bin_means([scores[i] for i in others], [targets[i] for i in others])
+        for i in indices:
+            calibrated[i] = apply_mapping(mapping, scores[i])
+    print(f"Mohler: {len(rows)} answers, {len(by_question)} questions")
+    print(
+        f"  raw score         Pearson r = {pearson(scores, targets):.3f}"
+        f"   Spearman rho = {spearman(scores, targets):.3f}"
+    )
+    print(
+        f"  LOQO-calibrated   Pearson r = {pearson(calibrated, targets):.3f}"
+        f"   Spearman rho = {spearman(calibrated, targets):.3f}"
+    )
+
+
+def bench_beetle(grader: Grader, answers: Sequence[BeetleAnswer]) -> None:
+    """Print the ROC AUC of the score for correct vs contradictory Beetle answers."""
+    by_label: dict[str, list[float]] = defaultdict(list)
+    for item in answers:
+        best = max(
+            grader.grade(item.answer, reference, question=item.question).score
+            for reference in item.references
+        )
+        by_label[item.label].append(float(best))
+    correct, contradictory = by_label["correct"], by_label["contradictory"]
+    print(
+        f"SemEval-2013 Beetle (3-way, train+test): {len(answers)} answers, "
+        f"{len(correct)} correct, {len(contradictory)} contradictory, "
+        f"{len(by_label['incorrect'])} incorrect"
+    )
+    print(f"  ROC AUC correct vs contradictory = {roc_auc(correct, contradictory):.3f}")
+    incorrect_like = contradictory + by_label["incorrect"]
+    print(f"  ROC AUC correct vs not correct   = {roc_auc(correct, incorrect_like):.3f}")
+
+
+def naive_overlap(answer: str, reference: str) -> int:
+    """Baseline: share of the reference's raw lowercase tokens that the answer repeats."""
+    reference_words = set(reference.lower().split())
+    if not reference_words:
+        return 0
+    return round(100 * len(reference_words & set(answer.lower().split())) / len(reference_words))
+
+
+def grades_per_second(grade: Callable[[MohlerRow], object], rows: Sequence[MohlerRow]) -> float:
+    """Best-of-N throughput of `grade` over `rows` on this one core."""
+    best = math.inf
+    for _ in range(SPEED_ROUNDS):
+        started = time.perf_counter()
+        for row in rows:
+            grade(row)
+        best = min(best, time.perf_counter() - started)
+    return len(rows) / best
+
+
+def bench_speed(grader: Grader, rows: Sequence[MohlerRow]) -> None:
+    """Print grades/s with warm references next to the naive baseline timed in this run."""
+    for row in rows:  # warm the reference cache: the bot grades many answers per question
+        grader.grade("", row.reference, question=row.question)
+    ours = grades_per_second(
+        lambda row: grader.grade(row.answer, row.reference, question=row.question), rows
+    )
+    naive = grades_per_second(lambda row: naive_overlap(row.answer, row.reference), rows)
+    print(
+        f"Speed over {len(rows)} Mohler answers (one core, references warm, best of "
+        f"{SPEED_ROUNDS}):"
+    )
+    print(
+        f"  grader {ours:,.0f} grades/s   naive baseline {naive:,.0f} grades/s   "
+        f"ratio {ours / naive:.3f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run every benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("mohler", nargs="?", type=Path, default=DEFAULT_MOHLER)
+    parser.add_argument("semeval", nargs="?", type=Path, default=DEFAULT_SEMEVAL)
+    args = parser.parse_args(argv)
+    grader = Grader()
+    rows = load_mohler(args.mohler)
+    bench_mohler(grader, rows)
+    bench_beetle(grader, load_beetle(args.semeval))
+    bench_speed(grader, rows)
+
+
+if __name__ == "__main__":
+    main()

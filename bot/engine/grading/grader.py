@@ -1,0 +1,175 @@
+"""The Grader: scores an answer 0-100 against a reference and says what it covered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from bot.engine.grading.aliases import ALIAS_PARENTS
+from bot.engine.grading.analysis import is_negated, opposite, scan, signed, unsigned
+from bot.engine.grading.reference import (
+    FUZZY_MIN_LEN,
+    AliasTable,
+    AnalysedReference,
+    analyse_reference,
+)
+from bot.engine.grading.text import normalize, tokens
+from bot.engine.model import Grade, Verdict
+
+CORRECT_THRESHOLD: Final = 70
+"""A score at or above this is a correct answer."""
+PARTIAL_THRESHOLD: Final = 35
+"""A score at or above this (and below CORRECT_THRESHOLD) is a partial answer."""
+CONCEPT_COVERED_SHARE: Final = 0.5
+"""Share of a concept's term weight an answer must match for the concept to count as covered."""
+PARENT_CREDIT: Final = 0.5
+"""Credit for a general term (load balancer) where the reference names a specific one (ALB)."""
+RECALL_BETA: Final = 2.0
+"""F-beta of weighted recall and precision: recall of the reference matters most."""
+CONFLICT_PENALTY: Final = 1.0
+"""Each contradicted term costs this many times its weight, on top of earning nothing."""
+BREVITY_FLOOR: Final = 0.3
+"""An answer this fraction of the reference's length or longer has no brevity penalty."""
+
+
+class _AnswerTerms:
+    """An answer's signed terms, with unit counts for precision."""
+
+    __slots__ = ("matched_units", "terms", "units")
+
+    def __init__(self) -> None:
+        self.terms: set[str] = set()
+        self.units = 0
+        self.matched_units = 0
+
+
+def _answer_terms(answer: str, reference: AnalysedReference) -> _AnswerTerms:
+    """Collect the answer's signed terms, mapping long misspelt words onto reference keys."""
+    found = _AnswerTerms()
+    keys = reference.keys
+    asked = reference.question_keys
+    for unit in scan(tokens(normalize(answer)), reference.matcher, content_only=True):
+        key = unit.key
+        if key in asked:
+            # Repeating the question is neither evidence of knowledge nor padding.
+            found.terms.add(signed(key, unit.negated))
+            continue
+        if key not in keys and len(unit.word) >= FUZZY_MIN_LEN:
+            key = reference.misspelt_key(unit.word) or key
+        found.units += 1
+        if key in keys:
+            found.matched_units += 1
+        found.terms.add(signed(key, unit.negated))
+        parent = ALIAS_PARENTS.get(key)
+        if parent is not None:
+            found.terms.add(signed(parent, unit.negated))
+    return found
+
+
+def _credit(reference: AnalysedReference, answered: set[str]) -> tuple[dict[str, float], set[str]]:
+    """Credit (0-1) per reference term the answer states, and the terms it contradicts."""
+    credit: dict[str, float] = {}
+    conflicts: set[str] = set()
+    weights = reference.weights
+    for term in weights:
+        if term in answered:
+            credit[term] = 1.0
+            continue
+        denial = opposite(term)
+        # Stating the opposite is a contradiction unless the reference says that too.
+        if denial in answered and denial not in weights:
+            conflicts.add(term)
+            continue
+        parent = ALIAS_PARENTS.get(unsigned(term))
+        if parent is not None and signed(parent, is_negated(term)) in answered:
+            credit[term] = PARENT_CREDIT
+    if all(unsigned(term) in reference.question_keys for term in credit):
+        credit.clear()  # words copied from the question earn nothing on their own
+    return credit, conflicts
+
+
+def _score(
+    reference: AnalysedReference, terms: _AnswerTerms, credit: dict[str, float], conflicts: set[str]
+) -> int:
+    """0-100: F-beta of weighted recall (less contradictions) and precision, brevity-scaled."""
+    weights = reference.weights
+    matched = sum(weights[term] * share for term, share in credit.items())
+    contradicted = sum(weights[term] for term in conflicts)
+    recall = max(matched - CONFLICT_PENALTY * contradicted, 0.0) / reference.total_weight
+    if recall <= 0.0:
+        return 0
+    precision = terms.matched_units / terms.units
+    beta2 = RECALL_BETA * RECALL_BETA
+    blended = (1 + beta2) * precision * recall / (beta2 * precision + recall)
+    # A one-word answer to a paragraph-long reference is thin even if every word is right.
+    length_ratio = terms.units / reference.content_units
+    if length_ratio < BREVITY_FLOOR:
+        blended *= length_ratio / BREVITY_FLOOR
+    return max(0, min(100, round(100 * blended)))
+
+
+def _explain(
+    reference: AnalysedReference, credit: dict[str, float], conflicts: set[str]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The (covered, missed, contradicted) concept phrases, in reference order."""
+    covered: list[str] = []
+    missed: list[str] = []
+    contradicted: list[str] = []
+    weights = reference.weights
+    for concept, concept_weight in zip(reference.concepts, reference.concept_weights, strict=True):
+        contradicted_here = bool(conflicts) and any(term in conflicts for term in concept.terms)
+        if concept.restates_question and not contradicted_here:
+            continue  # not worth naming to the user: the question already said it
+        got = sum(weights[term] * credit[term] for term in concept.terms if term in credit)
+        if contradicted_here:
+            contradicted.append(concept.phrase)
+            missed.append(concept.phrase)
+        elif concept_weight > 0 and got >= CONCEPT_COVERED_SHARE * concept_weight:
+            covered.append(concept.phrase)
+        else:
+            missed.append(concept.phrase)
+    return tuple(covered), tuple(missed), tuple(contradicted)
+
+
+def _verdict(score: int) -> Verdict:
+    """The verdict for a score."""
+    if score >= CORRECT_THRESHOLD:
+        return Verdict.CORRECT
+    if score >= PARTIAL_THRESHOLD:
+        return Verdict.PARTIAL
+    return Verdict.INCORRECT
+
+
+class Grader:
+    """Keyword-overlap grader: stems, aliases, question demoting, negation, typo tolerance."""
+
+    def __init__(self) -> None:
+        """A grader has no state of its own; analysed references are cached module-wide."""
+
+    def concepts(
+        self, reference: str, *, question: str = "", concepts: Sequence[str] = ()
+    ) -> tuple[str, ...]:
+        """The key concepts of a reference, in order, as short human-readable phrases."""
+        analysed = analyse_reference(reference, question, tuple(concepts), ())
+        return tuple(concept.phrase for concept in analysed.shown)
+
+    def grade(
+        self,
+        answer: str,
+        reference: str,
+        *,
+        question: str = "",
+        concepts: Sequence[str] = (),
+        aliases: Sequence[tuple[str, Sequence[str]]] = (),
+    ) -> Grade:
+        """Grade `answer` against `reference`; words copied from `question` earn nothing."""
+        alias_table: AliasTable = tuple((term, tuple(others)) for term, others in aliases)
+        analysed = analyse_reference(reference, question, tuple(concepts), alias_table)
+        terms = _answer_terms(answer, analysed)
+
+        credit, conflicts = _credit(analysed, terms.terms)
+        if analysed.total_weight <= 0.0 or terms.units == 0:
+            return Grade(0, Verdict.INCORRECT, (), tuple(c.phrase for c in analysed.shown))
+        score = _score(analysed, terms, credit, conflicts)
+        covered, missed, conflicting = _explain(analysed, credit, conflicts)
+        return Grade(score, _verdict(score), covered, missed, conflicting)
