@@ -1,0 +1,127 @@
+"""Database URLs, async engines and schema migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from platformdirs import user_data_dir
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.engine.errors import SettingsError
+
+SETTING_NAME: Final = "DATABASE_URL"
+APP_NAME: Final = "awsquiz"
+DATABASE_FILE_NAME: Final = "awsquiz.db"
+# How long a SQLite writer waits for the write lock before failing: with many coroutines
+# answering at once, writers queue behind each other rather than erroring.
+SQLITE_BUSY_TIMEOUT_MS: Final = 15_000
+MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY: Final = 0x61777371  # "awsq": serialises concurrent start-ups on PostgreSQL
+ASYNC_DRIVERS: Final[dict[str, str]] = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+BACKEND_ALIASES: Final[dict[str, str]] = {"postgres": "postgresql"}
+URL_EXAMPLES: Final = "sqlite:///path/to/awsquiz.db or postgresql://user:password@host:5432/dbname"
+
+
+def default_database_url() -> str:
+    """Return the URL of the local SQLite file in the user's data directory, creating it."""
+    directory = Path(user_data_dir(APP_NAME))
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{directory / DATABASE_FILE_NAME}"
+
+
+def parse_database_url(raw: str) -> URL:
+    """Parse a database URL and point it at the async driver, or raise SettingsError."""
+    try:
+        url = make_url(raw.strip())
+    except (ArgumentError, ValueError) as error:
+        # The raw value may hold a password: describe the problem, do not echo the value.
+        raise SettingsError(SETTING_NAME, f"not a database URL; expected {URL_EXAMPLES}") from error
+    backend, _, driver = url.drivername.partition("+")
+    backend = BACKEND_ALIASES.get(backend, backend)
+    async_driver = ASYNC_DRIVERS.get(backend)
+    if async_driver is None:
+        raise SettingsError(
+            SETTING_NAME,
+            f"unsupported database {backend!r}; use SQLite or PostgreSQL ({URL_EXAMPLES})",
+        )
+    if driver not in ("", async_driver):
+        raise SettingsError(
+            SETTING_NAME,
+            f"driver {driver!r} is not supported for {backend}; "
+            f"leave it out or use {backend}+{async_driver}",
+        )
+    if backend == "sqlite" and url.database in (None, "", ":memory:"):
+        # An in-memory database is private to one pooled connection: tables would vanish.
+        raise SettingsError(SETTING_NAME, "SQLite needs a file path, e.g. sqlite:///awsquiz.db")
+    return url.set(drivername=f"{backend}+{async_driver}")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """Create an async engine for a SQLite or PostgreSQL URL, tuned for concurrent use."""
+    parsed = parse_database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(parsed)
+        event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
+        return engine
+    # The bot holds connections for days; a server restart must not surface as an error.
+    return create_async_engine(parsed, pool_pre_ping=True)
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from the driver: it would BEGIN lazily, only before DML, which
+    # leaves DDL (migrations) outside transactions. `_begin_sqlite_transaction` issues BEGIN.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers work while one writer writes; the busy timeout makes writers queue
+        # instead of failing at once; SQLite leaves foreign keys off unless asked per connection.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def alembic_config() -> Config:
+    """Return an Alembic configuration for the bundled migrations; no alembic.ini needed."""
+    config = Config()
+    # ConfigParser interpolates '%', so a path containing one must escape it.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    return config
+
+
+async def upgrade(url: str) -> None:
+    """Migrate the database at `url` to the newest schema."""
+    engine = create_engine(url)
+    try:
+        await upgrade_engine(engine)
+    finally:
+        await engine.dispose()
+
+
+async def upgrade_engine(engine: AsyncEngine) -> None:
+    """Migrate the database behind `engine` to the newest schema, in one transaction."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade_to_head)
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Two bot processes starting together would both try to create the tables.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    config = alembic_config()
+    # env.py runs the migrations on this connection instead of opening its own engine, which
+    # is what lets an upgrade run from inside an already running event loop.
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")

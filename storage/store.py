@@ -1,0 +1,417 @@
+"""SqlStore: the engine's Store port on SQLAlchemy (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    and_,
+    delete,
+    func,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.engine.model import (
+    Attempt,
+    Difficulty,
+    LeaderboardRow,
+    NewAttempt,
+    OpenQuestion,
+    Source,
+    StoredInterview,
+    UserRef,
+    Verdict,
+)
+from storage.database import create_engine, upgrade_engine
+from storage.dialect import upsert_insert
+from storage.tables import (
+    AttemptRow,
+    InterviewSessionRow,
+    OpenQuestionRow,
+    QuestionViewRow,
+    UserRow,
+)
+
+
+class SqlStore:
+    """The Store port on an async SQLAlchemy engine; every query is scoped by UserRef."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine this store runs on (for the daily poster and tests)."""
+        return self._engine
+
+    async def close(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        """Return the store itself."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        await self.close()
+
+    # -- attempts ---------------------------------------------------------------------------
+
+    async def record_attempt(self, attempt: NewAttempt) -> Attempt:
+        """Store a graded answer and return it with its id."""
+        async with self._sessions.begin() as session:
+            user_pk = await self._ensure_user(session, attempt.user, attempt.created_at)
+            row = AttemptRow(
+                user_id=user_pk,
+                platform=attempt.user.platform,
+                workspace=attempt.user.workspace,
+                question_id=attempt.question_id,
+                topic_id=attempt.topic_id,
+                difficulty=attempt.difficulty.value,
+                answer=attempt.answer,
+                score=attempt.grade.score,
+                verdict=attempt.grade.verdict.value,
+                covered=list(attempt.grade.covered),
+                missed=list(attempt.grade.missed),
+                source=attempt.source.value,
+                hints_used=attempt.hints_used,
+                channel=attempt.channel,
+                created_at=attempt.created_at,
+            )
+            session.add(row)
+            await session.flush()
+            attempt_id = row.id
+        return Attempt(
+            id=attempt_id,
+            user=attempt.user,
+            question_id=attempt.question_id,
+            topic_id=attempt.topic_id,
+            difficulty=attempt.difficulty,
+            answer=attempt.answer,
+            score=attempt.grade.score,
+            verdict=attempt.grade.verdict,
+            covered=tuple(attempt.grade.covered),
+            missed=tuple(attempt.grade.missed),
+            source=attempt.source,
+            # Report the time as the store will give it back: in UTC.
+            created_at=attempt.created_at.astimezone(UTC),
+            hints_used=attempt.hints_used,
+            channel=attempt.channel,
+        )
+
+    async def attempts(self, user: UserRef, *, since: datetime | None = None) -> Sequence[Attempt]:
+        """Return the user's attempts, oldest first, optionally only those at or after `since`."""
+        query = (
+            select(AttemptRow, UserRow)
+            .join(UserRow, AttemptRow.user_id == UserRow.id)
+            .where(_is_user(user))
+            .order_by(AttemptRow.created_at, AttemptRow.id)
+        )
+        if since is not None:
+            query = query.where(AttemptRow.created_at >= since)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [_attempt_from_row(attempt, owner) for attempt, owner in rows]
+
+    # -- questions shown ----------------------------------------------------------------------
+
+    async def mark_asked(self, user: UserRef, question_id: str, at: datetime) -> None:
+        """Remember that the user was shown this question."""
+        async with self._sessions.begin() as session:
+            user_pk = await self._ensure_user(session, user, at)
+            session.add(QuestionViewRow(user_id=user_pk, question_id=question_id, shown_at=at))
+
+    async def recently_asked(self, user: UserRef, limit: int) -> Sequence[str]:
+        """Return the ids of the last `limit` distinct questions shown to the user, newest first."""
+        if limit <= 0:
+            return []
+        last_shown = func.max(QuestionViewRow.shown_at)
+        query = (
+            select(QuestionViewRow.question_id)
+            .where(QuestionViewRow.user_id == _user_pk_of(user))
+            .group_by(QuestionViewRow.question_id)
+            # Views at the same instant keep the order they were recorded in.
+            .order_by(last_shown.desc(), func.max(QuestionViewRow.id).desc())
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            return list((await session.scalars(query)).all())
+
+    # -- the open question --------------------------------------------------------------------
+
+    async def open_question(self, user: UserRef) -> OpenQuestion | None:
+        """Return the user's open question, if any."""
+        query = select(OpenQuestionRow).where(OpenQuestionRow.user_id == _user_pk_of(user))
+        async with self._sessions() as session:
+            row = await session.scalar(query)
+        return None if row is None else _open_question_from_row(row)
+
+    async def set_open_question(self, user: UserRef, question: OpenQuestion) -> None:
+        """Make `question` the user's open question, replacing any other."""
+        async with self._sessions.begin() as session:
+            user_pk = await self._ensure_user(session, user, question.asked_at)
+            values = {
+                "question_id": question.question_id,
+                "asked_at": question.asked_at,
+                "source": question.source.value,
+                "hints_used": question.hints_used,
+                "channel": question.channel,
+            }
+            statement = (
+                upsert_insert(self._engine, OpenQuestionRow)
+                .values(user_id=user_pk, **values)
+                .on_conflict_do_update(index_elements=[OpenQuestionRow.user_id], set_=values)
+            )
+            await session.execute(statement)
+
+    async def take_open_question(self, user: UserRef) -> OpenQuestion | None:
+        """Remove and return the user's open question, atomically: one caller wins."""
+        # One DELETE ... RETURNING: the database hands the row to exactly one transaction,
+        # where a SELECT followed by a DELETE would let two callers read the same row.
+        statement = (
+            delete(OpenQuestionRow)
+            .where(OpenQuestionRow.user_id == _user_pk_of(user))
+            .returning(
+                OpenQuestionRow.question_id,
+                OpenQuestionRow.asked_at,
+                OpenQuestionRow.source,
+                OpenQuestionRow.hints_used,
+                OpenQuestionRow.channel,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions.begin() as session:
+            row = (await session.execute(statement)).one_or_none()
+        if row is None:
+            return None
+        return OpenQuestion(
+            question_id=row.question_id,
+            asked_at=row.asked_at,
+            source=Source(row.source),
+            hints_used=row.hints_used,
+            channel=row.channel,
+        )
+
+    # -- leaderboard --------------------------------------------------------------------------
+
+    async def leaderboard(
+        self,
+        platform: str,
+        workspace: str,
+        *,
+        since: datetime | None = None,
+        channel: str | None = None,
+        limit: int = 10,
+    ) -> Sequence[LeaderboardRow]:
+        """Rank users of one workspace by points (sum of scores), best first.
+
+        Ties go to fewer attempts (the better average), then to the user id, so the order
+        never depends on the query plan.
+        """
+        if limit <= 0:
+            return []
+        # Coerced result types: PostgreSQL's AVG is numeric (a Decimal) and SUM is bigint.
+        points = type_coerce(func.sum(AttemptRow.score), Integer).label("points")
+        count = type_coerce(func.count(AttemptRow.id), Integer).label("attempts")
+        average = type_coerce(func.avg(AttemptRow.score), Float).label("average")
+        query = (
+            select(UserRow, points, count, average)
+            .select_from(AttemptRow)
+            .join(UserRow, AttemptRow.user_id == UserRow.id)
+            .where(AttemptRow.platform == platform, AttemptRow.workspace == workspace)
+            # Grouping by the primary key lets every users column be selected (PostgreSQL
+            # knows the other columns depend on it).
+            .group_by(UserRow.id)
+            .order_by(points.desc(), count.asc(), UserRow.user_id.asc())
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(AttemptRow.created_at >= since)
+        if channel is not None:
+            query = query.where(AttemptRow.channel == channel)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            LeaderboardRow(
+                user=_user_from_row(owner),
+                points=total,
+                attempts=attempt_count,
+                average=mean,
+            )
+            for owner, total, attempt_count, mean in rows
+        ]
+
+    # -- interviews ---------------------------------------------------------------------------
+
+    async def save_interview(self, interview: StoredInterview) -> None:
+        """Insert or update an interview session.
+
+        Saving an active session ends any other active one of the same user, keeping the
+        one-running-interview rule without making the engine delete the old one first.
+        """
+        async with self._sessions.begin() as session:
+            user_pk = await self._ensure_user(session, interview.user, interview.updated_at)
+            if interview.active:
+                await session.execute(
+                    update(InterviewSessionRow)
+                    .where(
+                        InterviewSessionRow.user_id == user_pk,
+                        InterviewSessionRow.active.is_(True),
+                        InterviewSessionRow.id != interview.id,
+                    )
+                    .values(active=False, updated_at=interview.updated_at)
+                    .execution_options(synchronize_session=False)
+                )
+            insert = upsert_insert(self._engine, InterviewSessionRow).values(
+                id=interview.id,
+                user_id=user_pk,
+                active=interview.active,
+                state=interview.state,
+                created_at=interview.updated_at,
+                updated_at=interview.updated_at,
+            )
+            statement = insert.on_conflict_do_update(
+                index_elements=[InterviewSessionRow.id],
+                set_={
+                    "active": insert.excluded.active,
+                    "state": insert.excluded.state,
+                    "updated_at": insert.excluded.updated_at,
+                },
+                # An id is never reassigned to another user, even by a buggy caller.
+                where=InterviewSessionRow.user_id == insert.excluded.user_id,
+            )
+            saved = await session.scalar(statement.returning(InterviewSessionRow.id))
+            if saved is None:
+                raise ValueError(f"interview {interview.id!r} belongs to another user")
+
+    async def active_interview(self, user: UserRef) -> StoredInterview | None:
+        """Return the user's active interview session, if any."""
+        query = (
+            select(InterviewSessionRow, UserRow)
+            .join(UserRow, InterviewSessionRow.user_id == UserRow.id)
+            .where(_is_user(user), InterviewSessionRow.active.is_(True))
+            .order_by(InterviewSessionRow.updated_at.desc())
+            .limit(1)
+        )
+        async with self._sessions() as session:
+            found = (await session.execute(query)).one_or_none()
+        if found is None:
+            return None
+        row, owner = found
+        return StoredInterview(
+            id=row.id,
+            user=_user_from_row(owner),
+            active=row.active,
+            state=row.state,
+            updated_at=row.updated_at,
+        )
+
+    # -- users --------------------------------------------------------------------------------
+
+    async def _ensure_user(self, session: AsyncSession, user: UserRef, seen_at: datetime) -> int:
+        """Return the user's primary key, creating the row on first sight."""
+        # INSERT ... ON CONFLICT DO NOTHING then SELECT: two first answers at once both
+        # succeed, where a SELECT-then-INSERT would let the slower one hit the unique key.
+        # It is also the first statement of every write, so SQLite takes its write lock
+        # here and the transaction never has to upgrade a read snapshot (which fails at once
+        # instead of waiting). The price on PostgreSQL: each call consumes a users.id
+        # sequence value even when the row exists, leaving harmless gaps.
+        await session.execute(
+            upsert_insert(self._engine, UserRow)
+            .values(
+                platform=user.platform,
+                workspace=user.workspace,
+                user_id=user.user,
+                display_name=user.display_name,
+                created_at=seen_at,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[UserRow.platform, UserRow.workspace, UserRow.user_id]
+            )
+        )
+        user_pk, stored_name = (
+            await session.execute(select(UserRow.id, UserRow.display_name).where(_is_user(user)))
+        ).one()
+        # An empty name means the adapter did not know it; keep the one we have.
+        if user.display_name and stored_name != user.display_name:
+            await session.execute(
+                update(UserRow)
+                .where(UserRow.id == user_pk)
+                .values(display_name=user.display_name)
+                .execution_options(synchronize_session=False)
+            )
+        return user_pk
+
+
+async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+    """Open a SqlStore on `url`, migrating the schema to the newest version first."""
+    engine = create_engine(url)
+    try:
+        if migrate:
+            await upgrade_engine(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return SqlStore(engine)
+
+
+def _is_user(user: UserRef) -> ColumnElement[bool]:
+    return and_(
+        UserRow.platform == user.platform,
+        UserRow.workspace == user.workspace,
+        UserRow.user_id == user.user,
+    )
+
+
+def _user_pk_of(user: UserRef) -> ColumnElement[int]:
+    """A scalar subquery for the user's primary key (NULL, matching nothing, if unknown)."""
+    return select(UserRow.id).where(_is_user(user)).scalar_subquery()
+
+
+def _user_from_row(row: UserRow) -> UserRef:
+    return UserRef(row.platform, row.workspace, row.user_id, row.display_name)
+
+
+def _attempt_from_row(row: AttemptRow, owner: UserRow) -> Attempt:
+    return Attempt(
+        id=row.id,
+        user=_user_from_row(owner),
+        question_id=row.question_id,
+        topic_id=row.topic_id,
+        difficulty=Difficulty(row.difficulty),
+        answer=row.answer,
+        score=row.score,
+        verdict=Verdict(row.verdict),
+        covered=tuple(row.covered),
+        missed=tuple(row.missed),
+        source=Source(row.source),
+        created_at=row.created_at,
+        hints_used=row.hints_used,
+        channel=row.channel,
+    )
+
+
+def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:
+    return OpenQuestion(
+        question_id=row.question_id,
+        asked_at=row.asked_at,
+        source=Source(row.source),
+        hints_used=row.hints_used,
+        channel=row.channel,
+    )
