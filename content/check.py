@@ -53,10 +53,10 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
             problems.append(Problem(error.path, error.line, error.problem))
     _, duplicates = merge_packs(packs)
     for duplicate in duplicates:
-        path, _, line = duplicate.question.origin.rpartition(":")
+        origin, _, line = duplicate.question.origin.rpartition(":")
         problems.append(
             Problem(
-                path,
+                origin,
                 int(line) if line.isdigit() else 0,
                 f"duplicate question id {duplicate.question.id!r} "
                 f"(first defined at {duplicate.first.origin})",

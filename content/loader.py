@@ -77,7 +77,7 @@ def load_pack_files(paths: Iterable[Path]) -> list[Pack]:
 def merge_packs(
     packs: Sequence[Pack], nicknames: Mapping[str, Iterable[str]] | None = None
 ) -> tuple[Catalog, list[Duplicate]]:
-    """Merge packs into a Catalog: topics with one id share their questions; duplicates are dropped."""
+    """Merge packs: topics with one id share their questions; duplicate ids are dropped."""
     topics: dict[str, Topic] = {}
     questions: dict[str, Question] = {}
     duplicates: list[Duplicate] = []
@@ -95,7 +95,7 @@ def merge_packs(
 def load_catalog(
     content_dirs: Sequence[Path] = (), nicknames: Mapping[str, Iterable[str]] | None = None
 ) -> Catalog:
-    """Load the default pack plus every pack in `content_dirs`; duplicates are logged and skipped."""
+    """Load the default pack and the packs of `content_dirs`; duplicates are logged, skipped."""
     catalog, duplicates = merge_packs([default_pack(), *load_pack_files(content_dirs)], nicknames)
     for duplicate in duplicates:
         log.warning("%s", duplicate)

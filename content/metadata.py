@@ -57,7 +57,9 @@ def check_keys(meta: Metadata, path: str, allowed: frozenset[str], where: str) -
     """Refuse keys that mean nothing at this place in the pack."""
     for key in sorted(meta.keys - allowed):
         raise ContentError(
-            path, meta.line, f"key {key!r} is not allowed {where} (allowed: {', '.join(sorted(allowed))})"
+            path,
+            meta.line,
+            f"key {key!r} is not allowed {where} (allowed: {', '.join(sorted(allowed))})",
         )
 
 
@@ -92,7 +94,9 @@ def parse_difficulty(path: str, line: int, value: str) -> Difficulty:
         return Difficulty(value.strip().lower())
     except ValueError:
         accepted = ", ".join(d.value for d in Difficulty)
-        raise ContentError(path, line, f"unknown difficulty {value!r} (accepted: {accepted})") from None
+        raise ContentError(
+            path, line, f"unknown difficulty {value!r} (accepted: {accepted})"
+        ) from None
 
 
 def _split(value: str, separator: str) -> Iterator[str]:

@@ -177,7 +177,9 @@ class _SeedParser:
             raise ContentError(self.path, number, f"section {name!r} before any '## N. Topic'")
         if name.lower() not in SEED_SECTIONS:
             accepted = ", ".join(s.title() for s in SEED_SECTIONS)
-            raise ContentError(self.path, number, f"unknown section {name!r} (accepted: {accepted})")
+            raise ContentError(
+                self.path, number, f"unknown section {name!r} (accepted: {accepted})"
+            )
         self._require_answer()
         self.section = name.lower()
 
@@ -218,7 +220,9 @@ class _SeedParser:
             return
         if match := SEED_ANSWER.match(line):
             if self.pending_question is None:
-                raise ContentError(self.path, number, "answer **A:** without a question **Q:** before it")
+                raise ContentError(
+                    self.path, number, "answer **A:** without a question **Q:** before it"
+                )
             prompt, _ = self.pending_question
             answer = match["text"].strip()
             if not answer:
@@ -279,7 +283,7 @@ def _what_is(term: str) -> str:
 
 
 def _lower_common_words(term: str) -> str:
-    """Lower-case plain Capitalised words outside parentheses; keep EBS, CloudWatch, (Amazon ...)."""
+    """Lower-case plain Capitalised words outside parentheses; keep EBS, CloudWatch."""
     words, depth = [], 0
     for word in term.split():
         depth += word.count("(")
@@ -337,6 +341,6 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
 
 
 def _name_from_file(stem: str) -> str:
-    """'elastic-cloud-compute' -> 'Elastic Cloud Compute'; '01-SCENARIO-BASED' -> 'Scenario Based'."""
+    """'elastic-cloud-compute' -> 'Elastic Cloud Compute'; '01-ADVANCED' -> 'Advanced'."""
     words = [w for w in re.split(r"[-_\s]+", stem) if w and not w.isdigit()]
     return " ".join(w.upper() if len(w) <= SHORT_WORD_LENGTH else w.capitalize() for w in words)

@@ -46,7 +46,7 @@ class Catalog:
             raise UnknownQuestionError(question_id) from None
 
     def find_topic(self, query: str) -> Topic:
-        """Match a topic loosely: 'lambda', 'Step Functions', 'stepfunctions', a nickname, a typo."""
+        """Match a topic loosely: 'lambda', 'Step Functions', 'stepfunctions', 'sfn', a typo."""
         key = squash(query)
         if key in self._keys:
             return self._topics[self._keys[key]]
@@ -65,7 +65,7 @@ class Catalog:
         topic_ids: Collection[str] | None = None,
         difficulty: Difficulty | None = None,
     ) -> tuple[Question, ...]:
-        """Return the questions of these topics (all when None) at this difficulty (any when None)."""
+        """Return the questions of these topics at this difficulty (None: no filter)."""
         return tuple(
             q
             for q in self.questions
@@ -97,9 +97,7 @@ def _match_keys(topics: Sequence[Topic], nicknames: Mapping[str, Iterable[str]])
         for inner in _PARENTHESIS.findall(topic.full_name):
             spellings.append(inner)
             spellings.append("".join(word[0] for word in inner.split() if word[:1].isupper()))
-        for spelling in spellings:
-            for nickname in nicknames.get(squash(spelling), ()):
-                spellings.append(nickname)
+        spellings += [nick for s in spellings for nick in nicknames.get(squash(s), ())]
         for spelling in spellings:
             key = squash(spelling)
             if key:

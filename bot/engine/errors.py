@@ -91,3 +91,7 @@ class NoActiveInterviewError(AwsquizError):
 
     def __init__(self) -> None:
         super().__init__("You have no mock interview running. Start one first.")
+
+
+class InvalidOptionError(AwsquizError):
+    """A command option is out of range or not one of the accepted values."""

@@ -27,5 +27,5 @@ def slugify(text: str, *, max_length: int = MAX_SLUG_LENGTH) -> str:
 
 
 def squash(text: str) -> str:
-    """Return only the letters and digits of `text`, lower-cased: 'Step Functions' -> 'stepfunctions'."""
+    """Keep only letters and digits, lower-cased: 'Step Functions' -> 'stepfunctions'."""
     return _NON_WORD.sub("", _ascii_fold(text))

@@ -1,0 +1,63 @@
+"""Composition root: settings -> content -> store -> engine services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.engine.catalog import Catalog
+from bot.engine.grading import Grader
+from bot.engine.grading.aliases import AWS_ALIASES
+from bot.engine.interview import InterviewService
+from bot.engine.naming import squash
+from bot.engine.ports import Clock
+from bot.engine.quiz import QuizService
+from bot.settings import Settings
+from content.loader import load_catalog
+from storage import SqlStore, default_database_url, open_store
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The engine services one process shares between its adapters."""
+
+    catalog: Catalog
+    store: SqlStore
+    quiz: QuizService
+    interviews: InterviewService
+
+
+def topic_nicknames() -> dict[str, tuple[str, ...]]:
+    """Let topic lookup use the AWS alias table: 'sfn' finds Step Functions."""
+    nicknames: dict[str, tuple[str, ...]] = {}
+    for canonical, spellings in AWS_ALIASES.items():
+        group = (canonical, *spellings)
+        for spelling in group:
+            nicknames[squash(spelling)] = group
+    return nicknames
+
+
+def load_content(settings: Settings) -> Catalog:
+    """Load the default pack and the configured content directories."""
+    return load_catalog(settings.content_dirs, topic_nicknames())
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, catalog: Catalog | None = None, clock: Clock | None = None
+) -> AsyncIterator[Services]:
+    """Open the store (migrating it) and build the engine services around it."""
+    catalog = catalog or load_content(settings)
+    store = await open_store(settings.database_url or default_database_url())
+    try:
+        quiz = QuizService(
+            catalog, Grader(), store, clock, max_answer_chars=settings.awsquiz_max_answer_chars
+        )
+        interviews = InterviewService(
+            quiz, idle_timeout=timedelta(hours=settings.awsquiz_interview_idle_hours)
+        )
+        yield Services(catalog, store, quiz, interviews)
+    finally:
+        await store.close()

@@ -1,0 +1,323 @@
+"""The mock interview: N questions in a row, hints, skip, stop, and a summary; kept in the Store."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from bot.engine import replies
+from bot.engine.errors import InvalidOptionError, NoActiveInterviewError, NoQuestionsError
+from bot.engine.model import Difficulty, NewAttempt, Question, Source, StoredInterview, UserRef
+from bot.engine.quiz import HINT_PENALTY, QuizService, clean_answer
+from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
+
+DEFAULT_QUESTIONS: Final = 5
+MAX_QUESTIONS: Final = 20
+DEFAULT_IDLE_TIMEOUT: Final = timedelta(hours=24)
+STUDY_SUGGESTIONS: Final = 5
+WEAK_TOPIC_SCORE: Final = 60
+HINT_WORDS: Final = frozenset({"hint", "h"})
+SKIP_WORDS: Final = frozenset({"skip", "pass", "s"})
+STOP_WORDS: Final = frozenset({"stop", "quit", "end", "exit"})
+# Interview questions first: they read like what a real interviewer asks.
+DIFFICULTY_PREFERENCE: Final = (Difficulty.INTERVIEW, Difficulty.ADVANCED, Difficulty.BASIC)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One question of the interview, answered or skipped."""
+
+    question_id: str
+    topic_id: str
+    score: int
+    skipped: bool
+    hints_used: int
+    missed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InterviewState:
+    """Everything needed to resume an interview after a restart."""
+
+    id: str
+    question_ids: tuple[str, ...]
+    steps: tuple[Step, ...]
+    hints_used: int
+    started_at: datetime
+    channel: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once every question has an answer or a skip."""
+        return len(self.steps) >= len(self.question_ids)
+
+    @property
+    def current_question_id(self) -> str:
+        """The question waiting for an answer."""
+        return self.question_ids[len(self.steps)]
+
+    def to_json(self) -> str:
+        """Serialise for the Store."""
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> InterviewState:
+        """Read back what `to_json` wrote."""
+        data: dict[str, Any] = json.loads(text)
+        return cls(
+            id=data["id"],
+            question_ids=tuple(data["question_ids"]),
+            steps=tuple(
+                Step(**{**step, "missed": tuple(step["missed"])}) for step in data["steps"]
+            ),
+            hints_used=data["hints_used"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            channel=data.get("channel"),
+        )
+
+
+class InterviewService:
+    """Runs mock interviews on top of the quiz service's picking and grading."""
+
+    def __init__(
+        self, quiz: QuizService, *, idle_timeout: timedelta = DEFAULT_IDLE_TIMEOUT
+    ) -> None:
+        self.quiz = quiz
+        self.catalog = quiz.catalog
+        self.store = quiz.store
+        self.clock = quiz.clock
+        self.idle_timeout = idle_timeout
+
+    async def start(
+        self,
+        user: UserRef,
+        topics: Sequence[str] = (),
+        questions: int = DEFAULT_QUESTIONS,
+        *,
+        channel: str | None = None,
+    ) -> list[Reply]:
+        """Start an interview, or resume the one already running."""
+        state = await self._load(user)
+        if state is not None:
+            notice = Reply(
+                title="Interview in progress",
+                text=f"Resuming at question {len(state.steps) + 1} of {len(state.question_ids)}. "
+                "Type stop to end it and start another.",
+            )
+            return [notice, self._question(state)]
+        if not 1 <= questions <= MAX_QUESTIONS:
+            raise InvalidOptionError(
+                f"An interview has 1 to {MAX_QUESTIONS} questions; you asked for {questions}."
+            )
+        topic_ids = [self.catalog.find_topic(name).id for name in topics] or [
+            t.id for t in self.catalog.topics
+        ]
+        chosen = await self._choose(user, topic_ids, questions)
+        now = self.clock.now()
+        state = InterviewState(
+            id=str(uuid.uuid4()),
+            question_ids=tuple(q.id for q in chosen),
+            steps=(),
+            hints_used=0,
+            started_at=now,
+            channel=channel,
+        )
+        await self._save(user, state, active=True)
+        await self.store.mark_asked(user, state.current_question_id, now)
+        names = ", ".join(dict.fromkeys(self.catalog.topic(q.topic_id).name for q in chosen))
+        intro = Reply(
+            title="Mock interview",
+            text=f"{len(chosen)} questions on {names}. Answer in your own words; "
+            "type hint for a clue, skip to pass, stop to finish early.",
+        )
+        return [intro, self._question(state)]
+
+    async def handle(self, user: UserRef, text: str) -> list[Reply]:
+        """Route a message typed during an interview: hint, skip, stop, or an answer."""
+        word = text.strip().lower()
+        if word in HINT_WORDS:
+            return [await self.hint(user)]
+        if word in SKIP_WORDS:
+            return await self.skip(user)
+        if word in STOP_WORDS:
+            return [await self.stop(user)]
+        return await self.answer(user, text)
+
+    async def current(self, user: UserRef) -> Reply:
+        """Show the question the user is on."""
+        state = await self._require(user)
+        return self._question(state)
+
+    async def answer(self, user: UserRef, text: str) -> list[Reply]:
+        """Grade the answer to the current question, then ask the next one or sum up."""
+        cleaned = clean_answer(text, self.quiz.max_answer_chars)
+        state = await self._require(user)
+        item = self.catalog.question(state.current_question_id)
+        grade = self.quiz.grade(item, cleaned, state.hints_used)
+        await self.store.record_attempt(
+            NewAttempt(
+                user=user,
+                question_id=item.id,
+                topic_id=item.topic_id,
+                difficulty=item.difficulty,
+                answer=cleaned,
+                grade=grade,
+                source=Source.INTERVIEW,
+                created_at=self.clock.now(),
+                hints_used=state.hints_used,
+                channel=state.channel,
+            )
+        )
+        step = Step(item.id, item.topic_id, grade.score, False, state.hints_used, grade.missed)
+        graded = replies.graded(
+            item, grade, hints_used=state.hints_used, penalty=state.hints_used * HINT_PENALTY
+        )
+        return [graded, await self._advance(user, state, step)]
+
+    async def hint(self, user: UserRef) -> Reply:
+        """Reveal the next key concept of the current question, at a cost."""
+        state = await self._require(user)
+        item = self.catalog.question(state.current_question_id)
+        concepts = self.quiz.concepts(item)
+        if state.hints_used >= len(concepts):
+            return replies.no_more_hints(item, len(concepts))
+        await self._save(user, replace(state, hints_used=state.hints_used + 1), active=True)
+        return replies.hint(
+            item, concepts[state.hints_used], state.hints_used + 1, len(concepts), HINT_PENALTY
+        )
+
+    async def skip(self, user: UserRef) -> list[Reply]:
+        """Pass on the current question (score 0) and move on."""
+        state = await self._require(user)
+        item = self.catalog.question(state.current_question_id)
+        step = Step(item.id, item.topic_id, 0, True, state.hints_used, self.quiz.concepts(item))
+        return [replies.skipped(item), await self._advance(user, state, step)]
+
+    async def stop(self, user: UserRef) -> Reply:
+        """End the interview now and sum up what was answered."""
+        state = await self._require(user)
+        await self._save(user, state, active=False)
+        return self.summary(state, stopped_early=not state.finished)
+
+    async def expire_if_idle(self, user: UserRef) -> Reply | None:
+        """End an interview left idle past the timeout; return the notice, or None."""
+        loaded = await self.store.active_interview(user)
+        if loaded is None or self.clock.now() - loaded.updated_at < self.idle_timeout:
+            return None
+        state = InterviewState.from_json(loaded.state)
+        await self._save(user, state, active=False)
+        hours = self.idle_timeout.total_seconds() / 3600
+        return replace(
+            self.summary(state, stopped_early=True),
+            title=f"Your interview expired after {hours:g} hours without an answer",
+        )
+
+    def summary(self, state: InterviewState, *, stopped_early: bool = False) -> Reply:
+        """Overall and per-topic scores, the weakest topics, and what to study next."""
+        answered = state.steps
+        if not answered:
+            return Reply(title="Interview ended", text="No questions were answered.")
+        by_topic: dict[str, list[int]] = defaultdict(list)
+        for step in answered:
+            by_topic[step.topic_id].append(step.score)
+        averages = {t: sum(v) / len(v) for t, v in by_topic.items()}
+        overall = sum(s.score for s in answered) / len(answered)
+        per_topic = ", ".join(
+            f"{self.catalog.topic(t).name} {avg:.0f}"
+            for t, avg in sorted(averages.items(), key=lambda kv: kv[1])
+        )
+        weak = [
+            t for t, avg in sorted(averages.items(), key=lambda kv: kv[1]) if avg < WEAK_TOPIC_SCORE
+        ]
+        study = list(
+            dict.fromkeys(
+                concept
+                for step in sorted(answered, key=lambda s: s.score)
+                for concept in step.missed
+            )
+        )[:STUDY_SUGGESTIONS]
+        done = f"{len(answered)} of {len(state.question_ids)} questions"
+        return Reply(
+            title="Interview summary" + (" (stopped early)" if stopped_early else ""),
+            text=f"{done}, average {overall:.0f}/100.",
+            fields=(
+                Field("Score per topic", per_topic),
+                Field(
+                    "Weakest topics",
+                    ", ".join(self.catalog.topic(t).name for t in weak) or replies.NONE_LISTED,
+                ),
+                Field("Study next", "; ".join(study) or "nothing missed: well done"),
+            ),
+            tone=Tone.SUCCESS if overall >= WEAK_TOPIC_SCORE else Tone.WARNING,
+        )
+
+    async def _advance(self, user: UserRef, state: InterviewState, step: Step) -> Reply:
+        state = replace(state, steps=(*state.steps, step), hints_used=0)
+        if state.finished:
+            await self._save(user, state, active=False)
+            return self.summary(state)
+        await self._save(user, state, active=True)
+        await self.store.mark_asked(user, state.current_question_id, self.clock.now())
+        return self._question(state)
+
+    def _question(self, state: InterviewState) -> Reply:
+        item = self.catalog.question(state.current_question_id)
+        heading = (
+            f"Question {len(state.steps) + 1} of {len(state.question_ids)} · "
+            f"{self.catalog.topic(item.topic_id).name}"
+        )
+        return replace(
+            replies.question(self.catalog, item, heading=heading),
+            actions=(
+                Action(ActionKind.HINT, "Hint", item.id),
+                Action(ActionKind.SKIP, "Skip", item.id),
+                Action(ActionKind.STOP, "Stop", state.id),
+            ),
+        )
+
+    async def _choose(self, user: UserRef, topic_ids: Sequence[str], count: int) -> list[Question]:
+        """Spread questions across topics round-robin, interview-style questions first."""
+        per_topic: list[list[Question]] = []
+        for topic_id in topic_ids:
+            ranked: list[Question] = []
+            for level in DIFFICULTY_PREFERENCE:
+                try:
+                    ranked += await self.quiz.pick(user, [topic_id], level, count=count)
+                except NoQuestionsError:
+                    continue  # a topic may lack a level; the other levels fill in
+            per_topic.append(ranked)
+        self.quiz.rng.shuffle(per_topic)
+        chosen: list[Question] = []
+        while len(chosen) < count and any(per_topic):
+            for queue in per_topic:
+                if queue and len(chosen) < count:
+                    chosen.append(queue.pop(0))
+        return chosen
+
+    async def _load(self, user: UserRef) -> InterviewState | None:
+        stored = await self.store.active_interview(user)
+        return InterviewState.from_json(stored.state) if stored else None
+
+    async def _require(self, user: UserRef) -> InterviewState:
+        state = await self._load(user)
+        if state is None:
+            raise NoActiveInterviewError()
+        return state
+
+    async def _save(self, user: UserRef, state: InterviewState, *, active: bool) -> None:
+        await self.store.save_interview(
+            StoredInterview(
+                id=state.id,
+                user=user,
+                active=active,
+                state=state.to_json(),
+                updated_at=self.clock.now(),
+            )
+        )

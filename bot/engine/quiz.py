@@ -1,0 +1,230 @@
+"""On-demand questions: ask, answer, hint, skip, stats and leaderboards."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection
+from dataclasses import replace
+from datetime import UTC, timedelta, tzinfo
+from enum import StrEnum
+from typing import Final
+
+from bot.engine import replies
+from bot.engine.catalog import Catalog, parse_difficulty
+from bot.engine.errors import (
+    AnswerTooLongError,
+    EmptyAnswerError,
+    InvalidOptionError,
+    NoOpenQuestionError,
+    NoQuestionsError,
+)
+from bot.engine.grading import Grader
+from bot.engine.model import (
+    Difficulty,
+    Grade,
+    NewAttempt,
+    OpenQuestion,
+    Question,
+    Source,
+    UserRef,
+)
+from bot.engine.ports import Clock, Store, SystemClock
+from bot.engine.reply import Reply
+from bot.engine.stats import compute_stats
+
+MAX_ANSWER_CHARS: Final = 3000
+"""Answers longer than this are refused (Slack's modal text input allows at most 3,000)."""
+HINT_PENALTY: Final = 10
+RECENT_HISTORY: Final = 2000
+"""How many recently asked questions to look back on when avoiding repeats."""
+LEADERBOARD_SIZE: Final = 10
+
+
+class Period(StrEnum):
+    """Leaderboard periods, rolling back from now."""
+
+    WEEK = "week"
+    MONTH = "month"
+    ALL = "all"
+
+
+PERIOD_DAYS: Final = {Period.WEEK: 7, Period.MONTH: 30}
+PERIOD_LABELS: Final = {
+    Period.WEEK: "last 7 days",
+    Period.MONTH: "last 30 days",
+    Period.ALL: "all time",
+}
+
+
+def parse_period(name: str) -> Period:
+    """Read a period typed by a user, or fail listing the accepted ones."""
+    try:
+        return Period(name.strip().lower())
+    except ValueError:
+        accepted = ", ".join(p.value for p in Period)
+        raise InvalidOptionError(f"Unknown period {name!r}. Choose one of: {accepted}.") from None
+
+
+def clean_answer(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
+    """Return the answer stripped, or raise if it is empty or over the cap."""
+    # NUL cannot be stored in PostgreSQL text and never means anything in an answer.
+    cleaned = text.replace("\x00", "").strip()
+    if not any(ch.isalnum() for ch in cleaned):
+        raise EmptyAnswerError()
+    if len(cleaned) > limit:
+        raise AnswerTooLongError(len(cleaned), limit)
+    return cleaned
+
+
+class QuizService:
+    """The question-and-answer loop shared by every adapter."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        grader: Grader,
+        store: Store,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        *,
+        max_answer_chars: int = MAX_ANSWER_CHARS,
+    ) -> None:
+        self.catalog = catalog
+        self.grader = grader
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.max_answer_chars = max_answer_chars
+
+    async def ask(
+        self,
+        user: UserRef,
+        *,
+        topic: str | None = None,
+        difficulty: str | None = None,
+        source: Source = Source.PRACTICE,
+        channel: str | None = None,
+    ) -> Reply:
+        """Pick a question the user has not seen lately and make it their open question."""
+        topic_ids = {self.catalog.find_topic(topic).id} if topic else None
+        level = parse_difficulty(difficulty) if difficulty else None
+        chosen = (await self.pick(user, topic_ids, level, count=1))[0]
+        now = self.clock.now()
+        await self.store.set_open_question(user, OpenQuestion(chosen.id, now, source, 0, channel))
+        await self.store.mark_asked(user, chosen.id, now)
+        return replies.question(self.catalog, chosen)
+
+    async def pick(
+        self,
+        user: UserRef,
+        topic_ids: Collection[str] | None,
+        difficulty: Difficulty | None,
+        *,
+        count: int,
+    ) -> list[Question]:
+        """Choose `count` distinct questions, unseen ones first, then the least recently seen."""
+        pool = list(self.catalog.select(topic_ids=topic_ids, difficulty=difficulty))
+        if not pool:
+            raise NoQuestionsError("No questions match that topic and difficulty.")
+        recent = await self.store.recently_asked(user, RECENT_HISTORY)
+        age = {question_id: index for index, question_id in enumerate(recent)}
+        self.rng.shuffle(pool)
+        # Unseen questions (no age) sort first; among seen ones the oldest sighting comes first.
+        pool.sort(key=lambda q: -age.get(q.id, len(recent)))
+        return pool[:count]
+
+    async def answer(self, user: UserRef, text: str) -> Reply:
+        """Grade the answer to the user's open question, store it and explain the grade."""
+        cleaned = clean_answer(text, self.max_answer_chars)
+        opened = await self.store.take_open_question(user)
+        if opened is None:
+            raise NoOpenQuestionError()
+        item = self.catalog.question(opened.question_id)
+        grade = self.grade(item, cleaned, opened.hints_used)
+        await self.store.record_attempt(
+            NewAttempt(
+                user=user,
+                question_id=item.id,
+                topic_id=item.topic_id,
+                difficulty=item.difficulty,
+                answer=cleaned,
+                grade=grade,
+                source=opened.source,
+                created_at=self.clock.now(),
+                hints_used=opened.hints_used,
+                channel=opened.channel,
+            )
+        )
+        return replies.graded(
+            item, grade, hints_used=opened.hints_used, penalty=opened.hints_used * HINT_PENALTY
+        )
+
+    def grade(self, item: Question, answer: str, hints_used: int = 0) -> Grade:
+        """Grade an answer to a question, less the hint penalty."""
+        grade = self.grader.grade(
+            answer,
+            item.reference,
+            question=item.prompt,
+            concepts=item.concepts,
+            aliases=item.aliases,
+        )
+        if not hints_used:
+            return grade
+        return replace(grade, score=max(0, grade.score - hints_used * HINT_PENALTY))
+
+    def concepts(self, item: Question) -> tuple[str, ...]:
+        """Return the key concepts of a question's reference, in hint order."""
+        return self.grader.concepts(item.reference, question=item.prompt, concepts=item.concepts)
+
+    async def hint(self, user: UserRef) -> Reply:
+        """Reveal the next key concept of the open question, at a cost."""
+        opened = await self.store.open_question(user)
+        if opened is None:
+            raise NoOpenQuestionError()
+        item = self.catalog.question(opened.question_id)
+        concepts = self.concepts(item)
+        if opened.hints_used >= len(concepts):
+            return replies.no_more_hints(item, len(concepts))
+        await self.store.set_open_question(user, replace(opened, hints_used=opened.hints_used + 1))
+        return replies.hint(
+            item, concepts[opened.hints_used], opened.hints_used + 1, len(concepts), HINT_PENALTY
+        )
+
+    async def skip(self, user: UserRef) -> Reply:
+        """Drop the open question without a score and show its reference answer."""
+        opened = await self.store.take_open_question(user)
+        if opened is None:
+            raise NoOpenQuestionError()
+        return replies.skipped(self.catalog.question(opened.question_id))
+
+    async def stats(self, user: UserRef, *, zone: tzinfo = UTC) -> Reply:
+        """Summarise the user's answers: volume, average, best and weakest topics, streak."""
+        attempts = [a for a in await self.store.attempts(user) if a.topic_id in self._known_topics]
+        today = self.clock.now().astimezone(zone).date()
+        summary = compute_stats(attempts, today, zone)
+        return replies.stats(self.catalog, user.display_name or user.user, summary)
+
+    async def leaderboard(
+        self,
+        platform: str,
+        workspace: str,
+        period: Period = Period.WEEK,
+        *,
+        channel: str | None = None,
+    ) -> Reply:
+        """Rank the workspace's users by points over a rolling period."""
+        days = PERIOD_DAYS.get(period)
+        since = self.clock.now() - timedelta(days=days) if days else None
+        rows = await self.store.leaderboard(
+            platform, workspace, since=since, channel=channel, limit=LEADERBOARD_SIZE
+        )
+        return replies.leaderboard(rows, PERIOD_LABELS[period])
+
+    def topics(self) -> Reply:
+        """List the loaded topics."""
+        return replies.topics(self.catalog)
+
+    @property
+    def _known_topics(self) -> set[str]:
+        """Topics still loaded: stats skip attempts whose pack was removed."""
+        return {topic.id for topic in self.catalog.topics}

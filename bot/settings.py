@@ -1,0 +1,73 @@
+"""Settings, read once from the environment (and an optional .env) into a typed object."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.engine.errors import SettingsError
+from bot.engine.quiz import MAX_ANSWER_CHARS
+
+ENV_FILE: Final = ".env"
+LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Settings(BaseSettings):
+    """Every setting awsquiz reads; the environment variable is the field name in capitals."""
+
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: a SQLite file in the user data dir."
+    )
+    awsquiz_content_dirs: str = Field(
+        default="", description="Extra pack directories, separated by the OS path separator."
+    )
+    awsquiz_max_answer_chars: int = Field(default=MAX_ANSWER_CHARS, ge=100, le=MAX_ANSWER_CHARS)
+    awsquiz_interview_idle_hours: float = Field(default=24.0, gt=0)
+    log_level: str = Field(default="WARNING")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @property
+    def content_dirs(self) -> tuple[Path, ...]:
+        """The extra pack directories, in order."""
+        parts = self.awsquiz_content_dirs.split(os.pathsep)
+        return tuple(Path(part).expanduser() for part in parts if part.strip())
+
+    @property
+    def log_level_number(self) -> int:
+        """The logging level as the logging module wants it."""
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `environ` (tests) or the process environment and .env.
+
+    A malformed value raises SettingsError naming the environment variable.
+    """
+    try:
+        if environ is None:
+            return Settings()
+        # Every field is given, so nothing leaks in from the process environment.
+        values = {
+            name: environ.get(name.upper(), field.default)
+            for name, field in Settings.model_fields.items()
+        }
+        return Settings(_env_file=None, **values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(name, first["msg"]) from None
