@@ -150,6 +150,10 @@ class InterviewService:
             return [await self.stop(user)]
         return await self.answer(user, text)
 
+    async def is_active(self, user: UserRef) -> bool:
+        """True while the user has an interview running."""
+        return await self.store.active_interview(user) is not None
+
     async def current(self, user: UserRef) -> Reply:
         """Show the question the user is on."""
         state = await self._require(user)

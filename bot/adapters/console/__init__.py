@@ -1,0 +1,1 @@
+"""The terminal adapter: `awsquiz practice`, `awsquiz interview`, `awsquiz stats`."""
