@@ -1,0 +1,225 @@
+"""The awsquiz command line, run as a user runs it: a real process, piped stdin, a SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "aws-devops-zero-to-hero"
+
+
+def awsquiz(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, db: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` with its own database and no stray settings."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWSQUIZ_", "DATABASE_URL", "LOG_LEVEL"))
+    }
+    environment.update({"DATABASE_URL": f"sqlite:///{db}", "COLUMNS": "200"})
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "cli.db"
+
+
+def test_practice_grades_piped_answers_and_stats_counts_them(db: Path) -> None:
+    answers = "Logical grouping of tasks or services\nBinpack random spread\nquit\n"
+    result = awsquiz("practice", "--topic", "ecs", stdin=answers, db=db)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Score ") == 2
+    assert "Reference answer:" in result.stdout
+    assert "2 answers graded" in result.stdout
+
+    stats = awsquiz("stats", db=db)
+    assert stats.returncode == 0, stats.stderr
+    assert "Answers: 2" in stats.stdout
+    assert "Amazon ECS" in stats.stdout
+
+
+def test_empty_answer_is_asked_again_and_nothing_is_stored(db: Path) -> None:
+    result = awsquiz("practice", stdin="\n   \n...\nquit\n", db=db)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Your answer is empty") == 3
+    assert "No answers graded this time." in result.stdout
+    assert "No answers yet" in awsquiz("stats", db=db).stdout
+
+
+def test_huge_answer_is_refused_with_the_cap_and_the_question_stays_open(db: Path) -> None:
+    huge = "word " * 1000
+    result = awsquiz("practice", stdin=f"{huge}\nskip\nquit\n", db=db)
+    assert result.returncode == 0, result.stderr
+    assert "the limit is 3,000" in result.stdout
+    assert "Skipped" in result.stdout  # the same question was still open to skip
+
+
+def test_hint_costs_points_and_skip_records_nothing(db: Path) -> None:
+    result = awsquiz(
+        "practice", "--topic", "ecs", "--difficulty", "interview", stdin="hint\nskip\nquit\n", db=db
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Hint 1 of" in result.stdout
+    assert "-10 points" in result.stdout
+    assert "No answers yet" in awsquiz("stats", db=db).stdout
+
+
+def test_unknown_topic_is_a_friendly_error_listing_topics(db: Path) -> None:
+    result = awsquiz("practice", "--topic", "quantum", stdin="quit\n", db=db)
+    assert result.returncode == 2
+    assert "Unknown topic 'quantum'" in result.stderr
+    assert "AWS Lambda" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_malformed_setting_names_the_variable(db: Path) -> None:
+    result = awsquiz("stats", env={"AWSQUIZ_MAX_ANSWER_CHARS": "lots"}, db=db)
+    assert result.returncode == 2
+    assert "AWSQUIZ_MAX_ANSWER_CHARS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_database_url_names_the_setting(db: Path) -> None:
+    result = awsquiz("stats", env={"DATABASE_URL": "oracle://x"}, db=db)
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_interview_pauses_on_quit_and_resumes_in_a_new_process(db: Path) -> None:
+    first = awsquiz(
+        "interview", "-t", "lambda", "-n", "2", stdin="Use provisioned concurrency\nquit\n", db=db
+    )
+    assert first.returncode == 0, first.stderr
+    assert "Question 1 of 2" in first.stdout
+    assert "Question 2 of 2" in first.stdout
+    assert "Interview paused" in first.stdout
+
+    second = awsquiz("interview", stdin="Least privilege IAM roles and VPC\n", db=db)
+    assert second.returncode == 0, second.stderr
+    assert "Resuming at question 2 of 2" in second.stdout
+    assert "Interview summary" in second.stdout
+    assert "2 of 2 questions" in second.stdout
+    assert "AWS Lambda" in second.stdout
+
+
+def test_interview_stop_ends_with_a_summary(db: Path) -> None:
+    result = awsquiz("interview", "-n", "3", stdin="skip\nstop\n", db=db)
+    assert result.returncode == 0, result.stderr
+    assert "Interview summary (stopped early)" in result.stdout
+    assert "1 of 3 questions" in result.stdout
+
+
+def test_interview_length_out_of_range_is_refused(db: Path) -> None:
+    result = awsquiz("interview", "-n", "99", stdin="", db=db)
+    assert result.returncode == 2
+    assert "1 to 20 questions" in result.stderr
+
+
+def test_grade_reads_json_lines_and_reports_bad_lines_in_place(db: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "question": "What are ECS task placement strategies?",
+                "reference": "Binpack, random, spread.",
+                "answer": "binpack, random and spread",
+            }
+        ),
+        "not json",
+        json.dumps({"question_id": "ecs/task-placement-strategies", "answer": "binpack"}),
+        json.dumps({"answer": "no reference"}),
+        json.dumps({"question_id": "ecs/no-such-question", "answer": "x"}),
+    ]
+    result = awsquiz("grade", stdin="\n".join(lines) + "\n", db=db)
+    assert result.returncode == 1
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 5
+    assert out[0]["score"] >= 90
+    assert out[0]["verdict"] == "correct"
+    assert out[1] == {"line": 2, "error": out[1]["error"]}
+    assert "not JSON" in out[1]["error"]
+    assert out[2]["covered"] == ["Binpack"]
+    assert out[2]["missed"] == ["random", "spread"]
+    assert "reference" in out[3]["error"]
+    assert "ecs/no-such-question" in out[4]["error"]
+
+
+def test_grade_reads_a_file_argument(db: Path, tmp_path: Path) -> None:
+    source = tmp_path / "answers.jsonl"
+    line = {"question_id": "s3/versioning", "answer": "Track object changes over time"}
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    result = awsquiz("grade", str(source), db=db)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["score"] >= 90
+
+
+def test_content_list_json_counts_the_default_pack(db: Path) -> None:
+    result = awsquiz("content", "list", "--json", db=db)
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    assert len(listing) == 10
+    ecs = next(item for item in listing if item["topic"] == "Amazon ECS")
+    assert ecs["by_difficulty"] == {"basic": 5, "advanced": 4, "interview": 2}
+    assert ecs["questions"] == 11
+    assert sum(item["questions"] for item in listing) >= 100
+
+
+def test_content_dirs_add_packs(db: Path, tmp_path: Path) -> None:
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    (packs / "sqs.md").write_text(
+        "### 1. What is a dead-letter queue?\nA queue for messages that failed processing.\n",
+        encoding="utf-8",
+    )
+    result = awsquiz("content", "list", "--json", env={"AWSQUIZ_CONTENT_DIRS": str(packs)}, db=db)
+    assert result.returncode == 0, result.stderr
+    topics = {item["topic"]: item for item in json.loads(result.stdout)}
+    assert topics["SQS"]["by_difficulty"]["interview"] == 1
+
+
+def test_content_check_names_file_and_line_and_fails(db: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.md"
+    bad.write_text("## 1. Foo\n### Key Concepts\n- **A:** fine\n- not a term\n", encoding="utf-8")
+    result = awsquiz("content", "check", str(bad), str(tmp_path / "missing"), db=db)
+    assert result.returncode == 1
+    assert f"{bad}:4: expected a bullet" in result.stderr
+    assert "missing:0: no such file or directory" in result.stderr
+    assert "2 problems" in result.stdout
+
+
+@pytest.mark.skipif(not BANK.is_dir(), reason=f"third-party bank not found at {BANK}")
+def test_content_check_accepts_the_public_interview_bank(db: Path) -> None:
+    result = awsquiz("content", "check", str(BANK), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "0 problems" in result.stdout
+    assert "510 questions" in result.stdout
+
+
+def test_db_upgrade_creates_the_database(db: Path) -> None:
+    result = awsquiz("db", "upgrade", db=db)
+    assert result.returncode == 0, result.stderr
+    assert db.exists()
+    assert "up to date" in result.stdout
+
+
+def test_run_without_tokens_says_no_platform_is_configured(db: Path) -> None:
+    result = awsquiz("run", db=db)
+    assert result.returncode == 2
+    assert "no chat platform is configured" in result.stderr
+    assert "SLACK_BOT_TOKEN" in result.stderr
