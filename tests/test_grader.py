@@ -197,3 +197,31 @@ def test_third_party_bank_self_grades_full_and_cross_grades_low(grader: Grader) 
         for (q, ref), (_, other) in zip(pairs, shifted, strict=True)
     ]
     assert statistics.median(cross_scores) <= 30
+
+
+def test_every_default_pack_reference_self_grades_full_and_cross_grades_low(
+    grader: Grader,
+) -> None:
+    from statistics import median
+
+    from content.loader import default_pack
+
+    questions = default_pack().questions
+    for item in questions:
+        own = grader.grade(
+            item.reference,
+            item.reference,
+            question=item.prompt,
+            concepts=item.concepts,
+            aliases=item.aliases,
+        )
+        assert own.score >= 90, item.id
+    # Each reference against the question seven places on (another topic, mostly).
+    cross = [
+        grader.grade(
+            questions[(i + 7) % len(questions)].reference, item.reference, question=item.prompt
+        ).score
+        for i, item in enumerate(questions)
+    ]
+    assert median(cross) <= 10
+    assert max(cross) < 70  # never "correct" for another question's answer
