@@ -30,6 +30,7 @@ from bot.engine.model import (
 )
 from bot.engine.ports import Clock, Store, SystemClock
 from bot.engine.reply import Reply
+from bot.engine.selection import freshest
 from bot.engine.stats import compute_stats
 
 MAX_ANSWER_CHARS: Final = 3000
@@ -127,11 +128,7 @@ class QuizService:
         if not pool:
             raise NoQuestionsError("No questions match that topic and difficulty.")
         recent = await self.store.recently_asked(user, RECENT_HISTORY)
-        age = {question_id: index for index, question_id in enumerate(recent)}
-        self.rng.shuffle(pool)
-        # Unseen questions (no age) sort first; among seen ones the oldest sighting comes first.
-        pool.sort(key=lambda q: -age.get(q.id, len(recent)))
-        return pool[:count]
+        return freshest(pool, recent, self.rng, count)
 
     async def answer(self, user: UserRef, text: str) -> Reply:
         """Grade the answer to the user's open question, store it and explain the grade."""
