@@ -49,6 +49,13 @@ def read_block(path: str, lines: list[str], start: int) -> tuple[Metadata, int]:
             return meta, index + 1
         if not text:
             continue
+        if text.startswith(("#", "- ", "<!--")):
+            # Markdown, not metadata: the block was never closed.
+            raise ContentError(
+                path,
+                start + 1,
+                f"metadata block is not closed with {BLOCK_END!r} before line {index + 1}",
+            )
         _apply(meta, path, index + 1, text)
     raise ContentError(path, start + 1, f"metadata block is not closed with {BLOCK_END!r}")
 

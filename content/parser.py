@@ -313,6 +313,7 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
         index += 1
         if match is None:
             continue
+        heading_line = index
         prompt = _clean(match["text"])
         answer_lines: list[str] = []
         while index < len(lines) and lines[index].strip() and not lines[index].startswith("#"):
@@ -322,9 +323,11 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
             index += 1
         answer = _clean(" ".join(answer_lines))
         if not prompt:
-            raise ContentError(path, index, "question heading has no text")
+            raise ContentError(path, heading_line, "question heading has no text")
         if not answer:
-            raise ContentError(path, index, f"question {prompt!r} has no answer paragraph under it")
+            raise ContentError(
+                path, heading_line, f"question {prompt!r} has no answer paragraph under it"
+            )
         topic_id = topic_id_for(topic_name)
         questions.append(
             Question(
@@ -333,7 +336,7 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
                 prompt=prompt,
                 reference=answer,
                 difficulty=pack_difficulty,
-                origin=f"{path}:{index - len(answer_lines)}",
+                origin=f"{path}:{heading_line}",
             )
         )
     topic = Topic(id=topic_id_for(topic_name), name=topic_name, full_name=topic_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -12,11 +13,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import topic_nicknames
+from bot.engine.catalog import Catalog
+from content.loader import load_catalog
 from storage import SqlStore, open_store
 from storage.database import parse_database_url
 
 TEST_DATABASE_URL_ENV: Final = "TEST_DATABASE_URL"
 SCRATCH_DATABASE_PREFIX: Final = "awsquiz_test_"
+CLOCK_START: Final = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+"""A Monday morning: where the `clock` fixture starts."""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -67,3 +73,37 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
         yield opened
     finally:
         await opened.close()
+
+
+class FixedClock:
+    """A Clock that stands still until a test moves it."""
+
+    def __init__(self, start: datetime = CLOCK_START) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FixedClock needs a timezone-aware datetime")
+        self.current = start
+
+    def now(self) -> datetime:
+        """Return the time the test set."""
+        return self.current
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move the clock forward and return the new time."""
+        self.current += delta
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        """Jump to `moment`."""
+        self.current = moment
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A fixed clock starting at CLOCK_START."""
+    return FixedClock()
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The shipped default pack with the AWS nicknames, as the app loads it (read-only)."""
+    return load_catalog((), topic_nicknames())

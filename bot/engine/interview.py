@@ -116,9 +116,9 @@ class InterviewService:
             raise InvalidOptionError(
                 f"An interview has 1 to {MAX_QUESTIONS} questions; you asked for {questions}."
             )
-        topic_ids = [self.catalog.find_topic(name).id for name in topics] or [
-            t.id for t in self.catalog.topics
-        ]
+        # 'lambda' and 'Lambda' name one topic: de-duplicate so no question is asked twice.
+        named = dict.fromkeys(self.catalog.find_topic(name).id for name in topics)
+        topic_ids = list(named) or [t.id for t in self.catalog.topics]
         chosen = await self._choose(user, topic_ids, questions)
         now = self.clock.now()
         state = InterviewState(

@@ -18,7 +18,7 @@ from bot.engine.errors import (
     NoOpenQuestionError,
     NoQuestionsError,
 )
-from bot.engine.grading import Grader
+from bot.engine.grading import Grader, verdict_for
 from bot.engine.model import (
     Difficulty,
     Grade,
@@ -167,7 +167,9 @@ class QuizService:
         )
         if not hints_used:
             return grade
-        return replace(grade, score=max(0, grade.score - hints_used * HINT_PENALTY))
+        # The verdict follows the score the user keeps, so hints can turn correct into partial.
+        score = max(0, grade.score - hints_used * HINT_PENALTY)
+        return replace(grade, score=score, verdict=verdict_for(score))
 
     def concepts(self, item: Question) -> tuple[str, ...]:
         """Return the key concepts of a question's reference, in hint order."""

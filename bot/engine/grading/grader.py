@@ -131,7 +131,7 @@ def _explain(
     return tuple(covered), tuple(missed), tuple(contradicted)
 
 
-def _verdict(score: int) -> Verdict:
+def verdict_for(score: int) -> Verdict:
     """The verdict for a score."""
     if score >= CORRECT_THRESHOLD:
         return Verdict.CORRECT
@@ -172,4 +172,4 @@ class Grader:
             return Grade(0, Verdict.INCORRECT, (), tuple(c.phrase for c in analysed.shown))
         score = _score(analysed, terms, credit, conflicts)
         covered, missed, conflicting = _explain(analysed, credit, conflicts)
-        return Grade(score, _verdict(score), covered, missed, conflicting)
+        return Grade(score, verdict_for(score), covered, missed, conflicting)
