@@ -3,34 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from types import TracebackType
-from typing import Self
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    ColumnElement,
     Float,
     Integer,
-    and_,
     delete,
     func,
     select,
     type_coerce,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.engine.model import (
     Attempt,
-    Difficulty,
     LeaderboardRow,
     NewAttempt,
     OpenQuestion,
     Source,
     StoredInterview,
     UserRef,
-    Verdict,
 )
+from storage.core import attempt_from_row, is_user, user_from_row, user_pk_of
+from storage.daily import SqlDailyStore
 from storage.database import create_engine, upgrade_engine
 from storage.dialect import upsert_insert
 from storage.tables import (
@@ -42,34 +38,12 @@ from storage.tables import (
 )
 
 
-class SqlStore:
-    """The Store port on an async SQLAlchemy engine; every query is scoped by UserRef."""
+class SqlStore(SqlDailyStore):
+    """The Store and DailyStore ports on an async SQLAlchemy engine, scoped by UserRef/ChannelRef.
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-    @property
-    def engine(self) -> AsyncEngine:
-        """The engine this store runs on (for the daily poster and tests)."""
-        return self._engine
-
-    async def close(self) -> None:
-        """Close every pooled connection."""
-        await self._engine.dispose()
-
-    async def __aenter__(self) -> Self:
-        """Return the store itself."""
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Close the store."""
-        await self.close()
+    The daily-question methods live in `storage.daily`; the engine plumbing, users and attempt
+    writes they share live in `storage.core`.
+    """
 
     # -- attempts ---------------------------------------------------------------------------
 
@@ -77,57 +51,24 @@ class SqlStore:
         """Store a graded answer and return it with its id."""
         async with self._sessions.begin() as session:
             user_pk = await self._ensure_user(session, attempt.user, attempt.created_at)
-            row = AttemptRow(
-                user_id=user_pk,
-                platform=attempt.user.platform,
-                workspace=attempt.user.workspace,
-                question_id=attempt.question_id,
-                topic_id=attempt.topic_id,
-                difficulty=attempt.difficulty.value,
-                answer=attempt.answer,
-                score=attempt.grade.score,
-                verdict=attempt.grade.verdict.value,
-                covered=list(attempt.grade.covered),
-                missed=list(attempt.grade.missed),
-                source=attempt.source.value,
-                hints_used=attempt.hints_used,
-                channel=attempt.channel,
-                created_at=attempt.created_at,
-            )
-            session.add(row)
-            await session.flush()
-            attempt_id = row.id
-        return Attempt(
-            id=attempt_id,
-            user=attempt.user,
-            question_id=attempt.question_id,
-            topic_id=attempt.topic_id,
-            difficulty=attempt.difficulty,
-            answer=attempt.answer,
-            score=attempt.grade.score,
-            verdict=attempt.grade.verdict,
-            covered=tuple(attempt.grade.covered),
-            missed=tuple(attempt.grade.missed),
-            source=attempt.source,
-            # Report the time as the store will give it back: in UTC.
-            created_at=attempt.created_at.astimezone(UTC),
-            hints_used=attempt.hints_used,
-            channel=attempt.channel,
-        )
+            stored = await self._insert_attempt(session, user_pk, attempt)
+        # Without a daily post there is no conflict clause: the insert always returns its row.
+        assert stored is not None
+        return stored
 
     async def attempts(self, user: UserRef, *, since: datetime | None = None) -> Sequence[Attempt]:
         """Return the user's attempts, oldest first, optionally only those at or after `since`."""
         query = (
             select(AttemptRow, UserRow)
             .join(UserRow, AttemptRow.user_id == UserRow.id)
-            .where(_is_user(user))
+            .where(is_user(user))
             .order_by(AttemptRow.created_at, AttemptRow.id)
         )
         if since is not None:
             query = query.where(AttemptRow.created_at >= since)
         async with self._sessions() as session:
             rows = (await session.execute(query)).all()
-        return [_attempt_from_row(attempt, owner) for attempt, owner in rows]
+        return [attempt_from_row(attempt, owner) for attempt, owner in rows]
 
     # -- questions shown ----------------------------------------------------------------------
 
@@ -144,7 +85,7 @@ class SqlStore:
         last_shown = func.max(QuestionViewRow.shown_at)
         query = (
             select(QuestionViewRow.question_id)
-            .where(QuestionViewRow.user_id == _user_pk_of(user))
+            .where(QuestionViewRow.user_id == user_pk_of(user))
             .group_by(QuestionViewRow.question_id)
             # Views at the same instant keep the order they were recorded in.
             .order_by(last_shown.desc(), func.max(QuestionViewRow.id).desc())
@@ -157,7 +98,7 @@ class SqlStore:
 
     async def open_question(self, user: UserRef) -> OpenQuestion | None:
         """Return the user's open question, if any."""
-        query = select(OpenQuestionRow).where(OpenQuestionRow.user_id == _user_pk_of(user))
+        query = select(OpenQuestionRow).where(OpenQuestionRow.user_id == user_pk_of(user))
         async with self._sessions() as session:
             row = await session.scalar(query)
         return None if row is None else _open_question_from_row(row)
@@ -186,7 +127,7 @@ class SqlStore:
         # where a SELECT followed by a DELETE would let two callers read the same row.
         statement = (
             delete(OpenQuestionRow)
-            .where(OpenQuestionRow.user_id == _user_pk_of(user))
+            .where(OpenQuestionRow.user_id == user_pk_of(user))
             .returning(
                 OpenQuestionRow.question_id,
                 OpenQuestionRow.asked_at,
@@ -249,7 +190,7 @@ class SqlStore:
             rows = (await session.execute(query)).all()
         return [
             LeaderboardRow(
-                user=_user_from_row(owner),
+                user=user_from_row(owner),
                 points=total,
                 attempts=attempt_count,
                 average=mean,
@@ -305,7 +246,7 @@ class SqlStore:
         query = (
             select(InterviewSessionRow, UserRow)
             .join(UserRow, InterviewSessionRow.user_id == UserRow.id)
-            .where(_is_user(user), InterviewSessionRow.active.is_(True))
+            .where(is_user(user), InterviewSessionRow.active.is_(True))
             .order_by(InterviewSessionRow.updated_at.desc())
             .limit(1)
         )
@@ -316,47 +257,11 @@ class SqlStore:
         row, owner = found
         return StoredInterview(
             id=row.id,
-            user=_user_from_row(owner),
+            user=user_from_row(owner),
             active=row.active,
             state=row.state,
             updated_at=row.updated_at,
         )
-
-    # -- users --------------------------------------------------------------------------------
-
-    async def _ensure_user(self, session: AsyncSession, user: UserRef, seen_at: datetime) -> int:
-        """Return the user's primary key, creating the row on first sight."""
-        # INSERT ... ON CONFLICT DO NOTHING then SELECT: two first answers at once both
-        # succeed, where a SELECT-then-INSERT would let the slower one hit the unique key.
-        # It is also the first statement of every write, so SQLite takes its write lock
-        # here and the transaction never has to upgrade a read snapshot (which fails at once
-        # instead of waiting). The price on PostgreSQL: each call consumes a users.id
-        # sequence value even when the row exists, leaving harmless gaps.
-        await session.execute(
-            upsert_insert(self._engine, UserRow)
-            .values(
-                platform=user.platform,
-                workspace=user.workspace,
-                user_id=user.user,
-                display_name=user.display_name,
-                created_at=seen_at,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[UserRow.platform, UserRow.workspace, UserRow.user_id]
-            )
-        )
-        user_pk, stored_name = (
-            await session.execute(select(UserRow.id, UserRow.display_name).where(_is_user(user)))
-        ).one()
-        # An empty name means the adapter did not know it; keep the one we have.
-        if user.display_name and stored_name != user.display_name:
-            await session.execute(
-                update(UserRow)
-                .where(UserRow.id == user_pk)
-                .values(display_name=user.display_name)
-                .execution_options(synchronize_session=False)
-            )
-        return user_pk
 
 
 async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
@@ -371,42 +276,6 @@ async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     return SqlStore(engine)
 
 
-def _is_user(user: UserRef) -> ColumnElement[bool]:
-    return and_(
-        UserRow.platform == user.platform,
-        UserRow.workspace == user.workspace,
-        UserRow.user_id == user.user,
-    )
-
-
-def _user_pk_of(user: UserRef) -> ColumnElement[int]:
-    """A scalar subquery for the user's primary key (NULL, matching nothing, if unknown)."""
-    return select(UserRow.id).where(_is_user(user)).scalar_subquery()
-
-
-def _user_from_row(row: UserRow) -> UserRef:
-    return UserRef(row.platform, row.workspace, row.user_id, row.display_name)
-
-
-def _attempt_from_row(row: AttemptRow, owner: UserRow) -> Attempt:
-    return Attempt(
-        id=row.id,
-        user=_user_from_row(owner),
-        question_id=row.question_id,
-        topic_id=row.topic_id,
-        difficulty=Difficulty(row.difficulty),
-        answer=row.answer,
-        score=row.score,
-        verdict=Verdict(row.verdict),
-        covered=tuple(row.covered),
-        missed=tuple(row.missed),
-        source=Source(row.source),
-        created_at=row.created_at,
-        hints_used=row.hints_used,
-        channel=row.channel,
-    )
-
-
 def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:
     return OpenQuestion(
         question_id=row.question_id,
@@ -415,3 +284,11 @@ def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:
         hints_used=row.hints_used,
         channel=row.channel,
     )
+
+
+if TYPE_CHECKING:
+    from bot.engine.ports import DailyStore, Store
+
+    def _serves_both_ports(store: SqlStore) -> tuple[Store, DailyStore]:
+        # Never called: mypy proves here that one SqlStore object serves the engine's two ports.
+        return store, store

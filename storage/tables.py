@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.engine.daily.model import PostState
 from bot.engine.model import Difficulty, Source, Verdict
 
 NAMING_CONVENTION: Final[dict[str, str]] = {
@@ -53,6 +54,7 @@ def _quoted(values: list[str]) -> str:
 SOURCE_VALUES: Final = _quoted([source.value for source in Source])
 VERDICT_VALUES: Final = _quoted([verdict.value for verdict in Verdict])
 DIFFICULTY_VALUES: Final = _quoted([difficulty.value for difficulty in Difficulty])
+POST_STATE_VALUES: Final = _quoted([state.value for state in PostState])
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -120,6 +122,9 @@ class AttemptRow(Base):
         CheckConstraint("hints_used >= 0", name="hints_used"),
         Index(None, "user_id", "created_at"),
         Index(None, "platform", "workspace", "created_at"),
+        # One scored answer per member and daily post, even when answers race; attempts
+        # outside a daily post have a NULL post id, and NULLs never collide in a unique key.
+        UniqueConstraint("daily_post_id", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -138,6 +143,11 @@ class AttemptRow(Base):
     hints_used: Mapped[int] = mapped_column(Integer, default=0)
     channel: Mapped[str | None] = mapped_column(String(SCOPE_ID_LENGTH))
     created_at: Mapped[datetime]
+    # SET NULL, not CASCADE: a score belongs to the member's history and leaderboards, which
+    # must not shrink when an old daily post is cleaned up.
+    daily_post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("daily_posts.id", ondelete="SET NULL")
+    )
 
 
 class QuestionViewRow(Base):
@@ -223,7 +233,13 @@ class DailyPostRow(Base):
     """
 
     __tablename__ = "daily_posts"
-    __table_args__ = (UniqueConstraint("platform", "workspace", "channel", "local_date"),)
+    __table_args__ = (
+        CheckConstraint(f"state IN ({POST_STATE_VALUES})", name="state"),
+        UniqueConstraint("platform", "workspace", "channel", "local_date"),
+        # The poster's sweeps: stale claims (state, lease_until), due reveals (state, closes_at).
+        Index(None, "state", "lease_until"),
+        Index(None, "state", "closes_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(PLATFORM_LENGTH))
@@ -238,3 +254,4 @@ class DailyPostRow(Base):
     posted_at: Mapped[datetime | None]
     closes_at: Mapped[datetime | None]
     revealed_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
