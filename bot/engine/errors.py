@@ -95,3 +95,20 @@ class NoActiveInterviewError(AwsquizError):
 
 class InvalidOptionError(AwsquizError):
     """A command option is out of range or not one of the accepted values."""
+
+
+class NotAllowedError(AwsquizError):
+    """The user may not do this here, e.g. a non-admin changing a channel's schedule."""
+
+
+class ChatPostError(AwsquizError):
+    """A platform refused or failed a post.
+
+    `transient` errors are worth retrying (after `retry_after` seconds when the platform said so);
+    others (channel not found, no permission) are not.
+    """
+
+    def __init__(self, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+        self.transient = transient
+        self.retry_after = retry_after
+        super().__init__(message)

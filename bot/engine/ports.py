@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
+from bot.engine.daily.model import ChannelRef, DailyPost, DailyResult, Subscription
 from bot.engine.model import (
     Attempt,
     LeaderboardRow,
@@ -14,6 +15,7 @@ from bot.engine.model import (
     StoredInterview,
     UserRef,
 )
+from bot.engine.reply import Reply
 
 
 class Clock(Protocol):
@@ -84,4 +86,125 @@ class Store(Protocol):
 
     async def active_interview(self, user: UserRef) -> StoredInterview | None:
         """Return the user's active interview session, if any."""
+        ...
+
+
+class ChatAdapter(Protocol):
+    """Posts to the channels of one platform: the daily question's only way out."""
+
+    platform: str
+
+    async def post(self, channel: ChannelRef, reply: Reply) -> str:
+        """Post a message in a channel and return its platform message id.
+
+        Raises ChatPostError; `transient` ones are retried by the caller.
+        """
+        ...
+
+    async def post_reply(self, channel: ChannelRef, message_id: str, reply: Reply) -> str:
+        """Post under a message: in its thread where threads exist, else right below it."""
+        ...
+
+
+class DailyStore(Protocol):
+    """Persistence of the daily question; the database is the source of truth for schedules."""
+
+    async def save_subscription(self, subscription: Subscription) -> None:
+        """Insert or replace the subscription of its channel."""
+        ...
+
+    async def subscription(self, channel: ChannelRef) -> Subscription | None:
+        """Return the channel's subscription, enabled or not."""
+        ...
+
+    async def subscriptions(
+        self,
+        *,
+        platform: str | None = None,
+        workspace: str | None = None,
+        enabled_only: bool = True,
+    ) -> Sequence[Subscription]:
+        """Return subscriptions, optionally of one platform or workspace, ordered by channel."""
+        ...
+
+    async def claim_post(
+        self,
+        channel: ChannelRef,
+        local_date: date,
+        question_id: str,
+        closes_at: datetime,
+        now: datetime,
+        lease: timedelta,
+    ) -> DailyPost | None:
+        """Claim the (channel, local date) slot, exactly once across processes.
+
+        Inserts a `claimed` row with INSERT ... ON CONFLICT DO NOTHING; when the row exists and
+        is still `claimed` with its lease run out (its claimer crashed), takes it over with a
+        compare-and-set. Returns the claimed post, or None when another claimer holds it or it
+        was posted already. A takeover keeps the row's original question.
+        """
+        ...
+
+    async def mark_posted(self, post_id: int, message_id: str, at: datetime) -> None:
+        """Record the platform message id of a claimed post."""
+        ...
+
+    async def mark_failed(self, post_id: int, error: str, at: datetime) -> None:
+        """Record that posting gave up, with the reason."""
+        ...
+
+    async def daily_post(self, post_id: int) -> DailyPost | None:
+        """Return a post by id."""
+        ...
+
+    async def post_for(self, channel: ChannelRef, local_date: date) -> DailyPost | None:
+        """Return the channel's post of that local date, if any."""
+        ...
+
+    async def latest_post(self, channel: ChannelRef) -> DailyPost | None:
+        """Return the channel's most recent post (by local date), if any."""
+        ...
+
+    async def posted_question_ids(self, channel: ChannelRef) -> Sequence[str]:
+        """Return the ids of every question ever claimed in the channel, newest first."""
+        ...
+
+    async def workspace_question_ids(
+        self, platform: str, workspace: str, local_date: date
+    ) -> Sequence[str]:
+        """Return the questions other channels of the workspace have for that local date."""
+        ...
+
+    async def stale_claims(self, now: datetime) -> Sequence[DailyPost]:
+        """Return `claimed` posts whose lease ran out before `now` (their claimer died)."""
+        ...
+
+    async def due_reveals(self, now: datetime) -> Sequence[DailyPost]:
+        """Return posts to reveal: `posted` with closes_at <= now, or `revealing` past lease."""
+        ...
+
+    async def claim_reveal(self, post_id: int, now: datetime, lease: timedelta) -> bool:
+        """Move a post to `revealing` (one caller wins); a stale `revealing` may be retaken."""
+        ...
+
+    async def mark_revealed(self, post_id: int, at: datetime) -> None:
+        """Record that the reveal was posted."""
+        ...
+
+    async def record_daily_attempt(self, attempt: NewAttempt, post_id: int) -> Attempt | None:
+        """Store a member's answer to a daily post; None if they already have one for it."""
+        ...
+
+    async def daily_answer(self, post_id: int, user: UserRef) -> Attempt | None:
+        """Return the user's stored answer to a daily post, if any."""
+        ...
+
+    async def daily_results(self, post_id: int) -> Sequence[DailyResult]:
+        """Return every scored answer to a post, best first (earlier answer wins a tie)."""
+        ...
+
+    async def daily_history(
+        self, channel: ChannelRef, user: UserRef, limit: int
+    ) -> Sequence[tuple[date, int | None]]:
+        """Return the channel's last `limit` posted days, newest first, with the user's score."""
         ...

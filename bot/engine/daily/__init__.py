@@ -1,0 +1,1 @@
+"""The daily channel question: subscriptions, due times, posting, private answers, reveal."""

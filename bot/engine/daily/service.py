@@ -1,0 +1,425 @@
+"""The daily question flow: subscribe, post exactly once, answer privately, reveal, streaks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from bot.engine import replies
+from bot.engine.catalog import parse_difficulty
+from bot.engine.daily import replies as daily_replies
+from bot.engine.daily.delivery import RetryPolicy, send_with_retry
+from bot.engine.daily.model import ChannelRef, DailyPost, PostState, Subscription
+from bot.engine.daily.schedule import (
+    DEFAULT_CATCH_UP_GRACE,
+    closes_at,
+    due_post,
+    local_date,
+    next_post_at,
+    parse_answer_window,
+    parse_post_time,
+    parse_timezone,
+)
+from bot.engine.errors import (
+    ChatPostError,
+    InvalidOptionError,
+    NoQuestionsError,
+    NotAllowedError,
+    UnknownQuestionError,
+)
+from bot.engine.model import Difficulty, NewAttempt, Question, Source, UserRef
+from bot.engine.ports import ChatAdapter, DailyStore
+from bot.engine.quiz import QuizService, clean_answer
+from bot.engine.reply import Reply
+from bot.engine.selection import freshest
+
+DEFAULT_LEASE: Final = timedelta(minutes=5)
+"""How long a claim protects a post being sent; a claimer silent past this is presumed dead."""
+DEFAULT_CONCURRENCY: Final = 50
+PASSING_SCORE: Final = 50
+STREAK_LOOKBACK: Final = 400
+
+log = logging.getLogger(__name__)
+
+SubscriptionListener = Callable[[Subscription], Awaitable[None]]
+PostListener = Callable[[DailyPost], Awaitable[None]]
+
+
+class Outcome(StrEnum):
+    """What happened to one channel in a posting round."""
+
+    POSTED = "posted"
+    ALREADY_CLAIMED = "already_claimed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class DailyConfig:
+    """Tunables of the daily flow, from settings."""
+
+    shared_question: bool = False
+    catch_up_grace: timedelta = DEFAULT_CATCH_UP_GRACE
+    lease: timedelta = DEFAULT_LEASE
+    concurrency: int = DEFAULT_CONCURRENCY
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class RoundReport:
+    """What a posting round did, per outcome."""
+
+    outcomes: dict[ChannelRef, Outcome]
+
+    def count(self, outcome: Outcome) -> int:
+        """How many channels ended with `outcome`."""
+        return sum(1 for o in self.outcomes.values() if o is outcome)
+
+
+class DailyService:
+    """Runs the daily question for every subscribed channel, through the platforms' adapters."""
+
+    def __init__(
+        self,
+        quiz: QuizService,
+        store: DailyStore,
+        adapters: Mapping[str, ChatAdapter],
+        config: DailyConfig | None = None,
+    ) -> None:
+        self.quiz = quiz
+        self.catalog = quiz.catalog
+        self.clock = quiz.clock
+        self.store = store
+        self.adapters = dict(adapters)
+        self.config = config or DailyConfig()
+        self.subscription_listeners: list[SubscriptionListener] = []
+        self.post_listeners: list[PostListener] = []
+        self._limit = asyncio.Semaphore(self.config.concurrency)
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        channel: ChannelRef,
+        *,
+        actor: UserRef,
+        is_admin: bool,
+        post_time: str,
+        timezone: str,
+        topics: Sequence[str] | None = None,
+        difficulty_mix: Sequence[tuple[str, int]] = (),
+        answer_window: str | None = None,
+    ) -> Reply:
+        """Turn the daily question on (or change it); everything is validated before saving."""
+        self._require_admin(actor, channel, is_admin)
+        at = parse_post_time(post_time)
+        zone = parse_timezone(timezone)
+        if topics is not None and not [t for t in topics if t.strip()]:
+            raise InvalidOptionError("Give at least one topic, or none for all topics.")
+        topic_ids = tuple(dict.fromkeys(self.catalog.find_topic(t).id for t in topics or ()))
+        mix = tuple((parse_difficulty(name), _weight(weight)) for name, weight in difficulty_mix)
+        window = parse_answer_window(answer_window) if answer_window else None
+        if not self.catalog.select(topic_ids=topic_ids or None):
+            raise NoQuestionsError("Those topics have no questions.")
+        subscription = Subscription(
+            channel=channel,
+            post_time=at,
+            timezone=zone.key,
+            topics=topic_ids,
+            difficulty_mix=mix,
+            answer_window=window,
+            enabled=True,
+            created_by=actor.user,
+            updated_at=self.clock.now(),
+        )
+        await self.store.save_subscription(subscription)
+        await self._changed(subscription)
+        return self.describe(subscription)
+
+    async def unsubscribe(self, channel: ChannelRef, *, actor: UserRef, is_admin: bool) -> Reply:
+        """Turn the daily question off, keeping its settings for a later `on`."""
+        self._require_admin(actor, channel, is_admin)
+        current = await self.store.subscription(channel)
+        if current is None or not current.enabled:
+            return daily_replies.not_subscribed()
+        stopped = replace(current, enabled=False, updated_at=self.clock.now())
+        await self.store.save_subscription(stopped)
+        await self._changed(stopped)
+        return daily_replies.turned_off()
+
+    async def status(self, channel: ChannelRef) -> Reply:
+        """Describe the channel's subscription."""
+        current = await self.store.subscription(channel)
+        if current is None:
+            return daily_replies.not_subscribed()
+        return self.describe(current)
+
+    def describe(self, subscription: Subscription) -> Reply:
+        """Describe a subscription with its next post time."""
+        zone = parse_timezone(subscription.timezone)
+        upcoming = next_post_at(self.clock.now(), subscription.post_time, zone)
+        return daily_replies.describe(self.catalog, subscription, upcoming)
+
+    # -- posting ------------------------------------------------------------------------
+
+    async def post_due(self, now: datetime | None = None) -> RoundReport:
+        """Post every enabled channel whose post time passed within the grace period.
+
+        Called at each channel's cron time, at start (catch-up) and by the periodic sweep;
+        the claim makes repeated calls harmless.
+        """
+        moment = now or self.clock.now()
+        subscriptions = await self.store.subscriptions(enabled_only=True)
+        due = []
+        for subscription in subscriptions:
+            if subscription.channel.platform not in self.adapters:
+                continue
+            zone = parse_timezone(subscription.timezone)
+            slot = due_post(moment, subscription.post_time, zone, self.config.catch_up_grace)
+            if slot is not None:
+                due.append((subscription, slot))
+        results = await asyncio.gather(
+            *(self._post_slot(sub, day, at, moment) for sub, (day, at) in due)
+        )
+        return RoundReport(
+            {sub.channel: outcome for (sub, _), outcome in zip(due, results, strict=True)}
+        )
+
+    async def post_if_due(self, channel: ChannelRef) -> Outcome | None:
+        """Post in one channel if its post time passed within the grace period (a cron firing)."""
+        subscription = await self.store.subscription(channel)
+        if subscription is None or not subscription.enabled:
+            return None
+        now = self.clock.now()
+        zone = parse_timezone(subscription.timezone)
+        slot = due_post(now, subscription.post_time, zone, self.config.catch_up_grace)
+        if slot is None:
+            return None
+        return await self._post_slot(subscription, slot[0], slot[1], now)
+
+    async def post_now(self, channel: ChannelRef) -> Outcome:
+        """Post today's question in one channel now, whatever the time (for operators)."""
+        subscription = await self.store.subscription(channel)
+        if subscription is None:
+            raise InvalidOptionError(f"Channel {channel} has no daily question subscription.")
+        zone = parse_timezone(subscription.timezone)
+        now = self.clock.now()
+        return await self._post_slot(subscription, local_date(now, zone), now, now)
+
+    async def recover_stale_claims(self) -> int:
+        """Finish posts whose claimer died between claiming and posting; return how many."""
+        now = self.clock.now()
+        recovered = 0
+        for stale in await self.store.stale_claims(now):
+            subscription = await self.store.subscription(stale.channel)
+            if subscription is None or stale.channel.platform not in self.adapters:
+                continue
+            post = await self.store.claim_post(
+                stale.channel,
+                stale.local_date,
+                stale.question_id,
+                stale.closes_at,
+                now,
+                self.config.lease,
+            )
+            if post is not None:
+                recovered += await self._deliver(post, subscription) is Outcome.POSTED
+        return recovered
+
+    async def _post_slot(
+        self, subscription: Subscription, day: date, scheduled: datetime, now: datetime
+    ) -> Outcome:
+        async with self._limit:
+            # Cheap check first: most sweeps find the day's post already made.
+            if await self.store.post_for(subscription.channel, day) is not None:
+                return Outcome.ALREADY_CLAIMED
+            try:
+                item = await self._choose(subscription, day)
+            except NoQuestionsError:
+                log.error("daily %s: no questions match its topics", subscription.channel)
+                return Outcome.FAILED
+            zone = parse_timezone(subscription.timezone)
+            closing = closes_at(scheduled, subscription.post_time, zone, subscription.answer_window)
+            post = await self.store.claim_post(
+                subscription.channel, day, item.id, closing, now, self.config.lease
+            )
+            if post is None:
+                return Outcome.ALREADY_CLAIMED
+            return await self._deliver(post, subscription)
+
+    async def _deliver(self, post: DailyPost, subscription: Subscription) -> Outcome:
+        adapter = self.adapters[post.channel.platform]
+        try:
+            item = self.catalog.question(post.question_id)
+        except UnknownQuestionError:
+            await self.store.mark_failed(post.id, "question no longer loaded", self.clock.now())
+            log.error("daily %s: question %s is no longer loaded", post.channel, post.question_id)
+            return Outcome.FAILED
+        reply = daily_replies.question(self.catalog, item, post, subscription.timezone)
+        try:
+            message_id = await send_with_retry(
+                lambda: adapter.post(post.channel, reply), self.config.retry
+            )
+        except ChatPostError as error:
+            await self.store.mark_failed(post.id, str(error), self.clock.now())
+            log.error("daily %s: posting failed for good: %s", post.channel, error)
+            return Outcome.FAILED
+        await self.store.mark_posted(post.id, message_id, self.clock.now())
+        posted = replace(post, state=PostState.POSTED, message_id=message_id)
+        for listener in self.post_listeners:
+            await listener(posted)
+        return Outcome.POSTED
+
+    async def _choose(self, subscription: Subscription, day: date) -> Question:
+        """Pick the day's question: never repeated in the channel until its pool runs out."""
+        rng = random.Random(f"{subscription.channel}/{day.isoformat()}")
+        level = _pick_level(subscription.difficulty_mix, rng)
+        topic_ids = subscription.topics or None
+        pool = self.catalog.select(topic_ids=topic_ids, difficulty=level) or self.catalog.select(
+            topic_ids=topic_ids
+        )
+        if not pool:
+            raise NoQuestionsError(
+                f"No questions for the daily question in {subscription.channel}."
+            )
+        posted = await self.store.posted_question_ids(subscription.channel)
+        if self.config.shared_question:
+            channel = subscription.channel
+            shared = await self.store.workspace_question_ids(
+                channel.platform, channel.workspace, day
+            )
+            unposted = {q.id: q for q in pool if q.id not in posted}
+            for question_id in shared:
+                if question_id in unposted:
+                    return unposted[question_id]
+        return freshest(pool, posted, rng, 1)[0]
+
+    # -- answering ----------------------------------------------------------------------
+
+    async def answer(self, user: UserRef, post_id: int, text: str) -> Reply:
+        """Grade a member's private answer to a daily post; one scored answer per member."""
+        cleaned = clean_answer(text, self.quiz.max_answer_chars)
+        post = await self.store.daily_post(post_id)
+        if post is None or (post.channel.platform, post.channel.workspace) != (
+            user.platform,
+            user.workspace,
+        ):
+            raise InvalidOptionError("That daily question does not exist here.")
+        subscription = await self.store.subscription(post.channel)
+        zone = subscription.timezone if subscription else "UTC"
+        if post.state is not PostState.POSTED or self.clock.now() >= post.closes_at:
+            return daily_replies.closed(post, zone)
+        earlier = await self.store.daily_answer(post.id, user)
+        if earlier is not None:
+            return daily_replies.already_answered(earlier.score, post, zone)
+        item = self.catalog.question(post.question_id)
+        grade = self.quiz.grade(item, cleaned)
+        stored = await self.store.record_daily_attempt(
+            NewAttempt(
+                user=user,
+                question_id=item.id,
+                topic_id=item.topic_id,
+                difficulty=item.difficulty,
+                answer=cleaned,
+                grade=grade,
+                source=Source.DAILY,
+                created_at=self.clock.now(),
+                channel=post.channel.channel,
+            ),
+            post.id,
+        )
+        if stored is None:  # a concurrent second answer won the race
+            again = await self.store.daily_answer(post.id, user)
+            return daily_replies.already_answered(again.score if again else 0, post, zone)
+        streak_days = await self.streak(user, post.channel)
+        return daily_replies.graded(item, replies.graded(item, grade), post, zone, streak_days)
+
+    async def streak(self, user: UserRef, channel: ChannelRef) -> int:
+        """Consecutive posted days in the channel on which the user passed."""
+        history = await self.store.daily_history(channel, user, STREAK_LOOKBACK)
+        latest = await self.store.latest_post(channel)
+        still_open = (
+            latest.local_date
+            if latest and latest.state is PostState.POSTED and self.clock.now() < latest.closes_at
+            else None
+        )
+        return daily_streak(history, still_open)
+
+    # -- reveal -------------------------------------------------------------------------
+
+    async def reveal_due(self) -> int:
+        """Reveal every post whose answers closed; exactly one process reveals each."""
+        now = self.clock.now()
+        revealed = 0
+        for post in await self.store.due_reveals(now):
+            if not await self.store.claim_reveal(post.id, now, self.config.lease):
+                continue
+            revealed += await self._reveal(post)
+        return revealed
+
+    async def _reveal(self, post: DailyPost) -> bool:
+        adapter = self.adapters.get(post.channel.platform)
+        if adapter is None or post.message_id is None:
+            return False
+        item = self.catalog.question(post.question_id)
+        results = await self.store.daily_results(post.id)
+        reply = daily_replies.reveal(item, self.quiz.concepts(item), results)
+        message_id = post.message_id
+        try:
+            await send_with_retry(
+                lambda: adapter.post_reply(post.channel, message_id, reply), self.config.retry
+            )
+        except ChatPostError as error:
+            # Left `revealing`: once its lease runs out the next sweep tries again.
+            log.error("daily %s: reveal failed: %s", post.channel, error)
+            return False
+        await self.store.mark_revealed(post.id, self.clock.now())
+        return True
+
+    async def _changed(self, subscription: Subscription) -> None:
+        for listener in self.subscription_listeners:
+            await listener(subscription)
+
+    @staticmethod
+    def _require_admin(actor: UserRef, channel: ChannelRef, is_admin: bool) -> None:
+        if (actor.platform, actor.workspace) != (channel.platform, channel.workspace):
+            raise NotAllowedError("You can only change the daily question of your own workspace.")
+        if not is_admin:
+            raise NotAllowedError(
+                "Only workspace admins can change the daily question. "
+                "Ask an admin, or use `daily status` to see the schedule."
+            )
+
+
+def daily_streak(history: Sequence[tuple[date, int | None]], still_open: date | None) -> int:
+    """Count the newest consecutive posted days with a passing score.
+
+    `history` is newest first; a day still open for answers does not break the streak.
+    """
+    count = 0
+    for day, score in history:
+        if score is None and day == still_open:
+            continue
+        if score is None or score < PASSING_SCORE:
+            break
+        count += 1
+    return count
+
+
+def _pick_level(mix: Sequence[tuple[Difficulty, int]], rng: random.Random) -> Difficulty | None:
+    if not mix:
+        return None
+    levels = [level for level, _ in mix]
+    weights = [weight for _, weight in mix]
+    return rng.choices(levels, weights=weights)[0]
+
+
+def _weight(weight: int) -> int:
+    if weight < 1:
+        raise InvalidOptionError("Difficulty weights must be whole numbers of at least 1.")
+    return weight
