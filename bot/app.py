@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.engine.catalog import Catalog
+from bot.engine.daily.service import DailyService
 from bot.engine.grading import Grader
 from bot.engine.grading.aliases import AWS_ALIASES
 from bot.engine.interview import InterviewService
 from bot.engine.naming import squash
-from bot.engine.ports import Clock
+from bot.engine.ports import ChatAdapter, Clock
 from bot.engine.quiz import QuizService
 from bot.settings import Settings
 from content.loader import load_catalog
@@ -27,6 +28,7 @@ class Services:
     store: SqlStore
     quiz: QuizService
     interviews: InterviewService
+    daily: DailyService
 
 
 def topic_nicknames() -> dict[str, tuple[str, ...]]:
@@ -46,9 +48,16 @@ def load_content(settings: Settings) -> Catalog:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, catalog: Catalog | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    catalog: Catalog | None = None,
+    clock: Clock | None = None,
+    adapters: Mapping[str, ChatAdapter] | None = None,
 ) -> AsyncIterator[Services]:
-    """Open the store (migrating it) and build the engine services around it."""
+    """Open the store (migrating it) and build the engine services around it.
+
+    `adapters` are the chat platforms the daily question may post to, by platform name.
+    """
     catalog = catalog or load_content(settings)
     store = await open_store(settings.database_url or default_database_url())
     try:
@@ -58,6 +67,7 @@ async def open_services(
         interviews = InterviewService(
             quiz, idle_timeout=timedelta(hours=settings.awsquiz_interview_idle_hours)
         )
-        yield Services(catalog, store, quiz, interviews)
+        daily = DailyService(quiz, store, adapters or {}, settings.daily_config)
+        yield Services(catalog, store, quiz, interviews, daily)
     finally:
         await store.close()

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
@@ -19,9 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.adapters.console import session
+from bot.adapters.console.chat import ConsoleChatAdapter
 from bot.adapters.console.render import show
 from bot.app import load_content, open_services
 from bot.engine.catalog import Catalog
+from bot.engine.daily.model import ChannelRef, Subscription
+from bot.engine.daily.schedule import next_post_at, parse_timezone
+from bot.engine.daily.service import Outcome
 from bot.engine.errors import AwsquizError
 from bot.engine.grading import Grader
 from bot.engine.interview import DEFAULT_QUESTIONS
@@ -102,6 +107,26 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
     db_upgrade = db_commands.add_parser("upgrade", help="apply database migrations")
     db_upgrade.set_defaults(handler=_db_upgrade)
+
+    daily = commands.add_parser("daily", help="daily channel questions (for operators)")
+    daily_commands = daily.add_subparsers(required=True, metavar="ACTION")
+    daily_list = daily_commands.add_parser("list", help="subscriptions and their next post")
+    daily_list.add_argument("--json", action="store_true", help="print JSON")
+    daily_list.set_defaults(handler=_daily_list)
+    daily_set = daily_commands.add_parser("set", help="subscribe a channel or change it")
+    daily_set.add_argument("--channel", required=True, type=_channel, help=CHANNEL_HELP)
+    daily_set.add_argument("--time", required=True, help="local post time, HH:MM (24-hour)")
+    daily_set.add_argument("--timezone", required=True, help="IANA timezone, e.g. Europe/London")
+    daily_set.add_argument("--topic", action="append", dest="topics", help="repeat for more")
+    daily_set.add_argument("--window", help="answer window, e.g. 2h or 90m")
+    daily_set.set_defaults(handler=_daily_set)
+    daily_off = daily_commands.add_parser("off", help="stop a channel's daily question")
+    daily_off.add_argument("--channel", required=True, type=_channel, help=CHANNEL_HELP)
+    daily_off.set_defaults(handler=_daily_off)
+    run_once = daily_commands.add_parser("run-once", help="post a channel's question now")
+    run_once.add_argument("--channel", required=True, type=_channel, help=CHANNEL_HELP)
+    run_once.add_argument("--adapter", choices=["console"], default="console")
+    run_once.set_defaults(handler=_daily_run_once)
 
     run = commands.add_parser("run", help="run the chat bots configured in the environment")
     run.set_defaults(handler=_run)
@@ -289,6 +314,108 @@ def _db_upgrade(_: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(upgrade(url))
     Console(highlight=False).print("Database is up to date.", markup=False)
     return EXIT_OK
+
+
+CHANNEL_HELP: Final = "PLATFORM:WORKSPACE:CHANNEL, e.g. slack:T012AB:C345CD"
+OPERATOR: Final = "operator"
+
+
+def _channel(text: str) -> ChannelRef:
+    parts = text.split(":")
+    if len(parts) != 3 or not all(part.strip() for part in parts):
+        raise argparse.ArgumentTypeError(f"expected {CHANNEL_HELP}, got {text!r}")
+    platform, workspace, channel = (part.strip() for part in parts)
+    return ChannelRef(platform, workspace, channel)
+
+
+def _operator(channel: ChannelRef) -> UserRef:
+    """The person at the terminal acts as an admin of the channel's workspace."""
+    return UserRef(channel.platform, channel.workspace, OPERATOR, display_name=OPERATOR)
+
+
+def _daily_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def load() -> list[tuple[Subscription, datetime]]:
+        async with open_services(settings) as services:
+            subscriptions = await services.store.subscriptions(enabled_only=False)
+        now = datetime.now(UTC)
+        return [
+            (sub, next_post_at(now, sub.post_time, parse_timezone(sub.timezone)))
+            for sub in subscriptions
+        ]
+
+    schedule = asyncio.run(load())
+    if args.json:
+        listing = [
+            {
+                "channel": str(sub.channel),
+                "enabled": sub.enabled,
+                "post_time": f"{sub.post_time:%H:%M}",
+                "timezone": sub.timezone,
+                "topics": list(sub.topics),
+                "next_post_local": upcoming.astimezone(ZoneInfo(sub.timezone)).isoformat(),
+                "next_post_utc": upcoming.isoformat(),
+            }
+            for sub, upcoming in schedule
+        ]
+        sys.stdout.write(json.dumps(listing, indent=2) + "\n")
+        return EXIT_OK
+    table = Table(title=f"{len(schedule)} daily subscriptions")
+    for column in ("Channel", "On", "Time", "Timezone", "Topics", "Next (local)", "Next (UTC)"):
+        table.add_column(column)
+    for sub, upcoming in schedule:
+        table.add_row(
+            str(sub.channel),
+            "yes" if sub.enabled else "no",
+            f"{sub.post_time:%H:%M}",
+            sub.timezone,
+            ", ".join(sub.topics) or "all",
+            f"{upcoming.astimezone(ZoneInfo(sub.timezone)):%a %d %b %H:%M}",
+            f"{upcoming:%a %d %b %H:%M}",
+        )
+    Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+def _daily_set(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> None:
+        async with open_services(settings) as services:
+            reply = await services.daily.subscribe(
+                args.channel,
+                actor=_operator(args.channel),
+                is_admin=True,
+                post_time=args.time,
+                timezone=args.timezone,
+                topics=args.topics,
+                answer_window=args.window,
+            )
+            show(Console(highlight=False), reply)
+
+    asyncio.run(go())
+    return EXIT_OK
+
+
+def _daily_off(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> None:
+        async with open_services(settings) as services:
+            reply = await services.daily.unsubscribe(
+                args.channel, actor=_operator(args.channel), is_admin=True
+            )
+            show(Console(highlight=False), reply)
+
+    asyncio.run(go())
+    return EXIT_OK
+
+
+def _daily_run_once(args: argparse.Namespace, settings: Settings) -> int:
+    async def go() -> int:
+        out = Console(highlight=False)
+        adapter = ConsoleChatAdapter(out, args.channel.platform)
+        async with open_services(settings, adapters={adapter.platform: adapter}) as services:
+            outcome = await services.daily.post_now(args.channel)
+        out.print(f"daily {args.channel}: {outcome.value}", markup=False)
+        return EXIT_OK if outcome is Outcome.POSTED else EXIT_PROBLEMS
+
+    return asyncio.run(go())
 
 
 def _run(_: argparse.Namespace, __: Settings) -> int:

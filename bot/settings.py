@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.engine.daily.service import DailyConfig
 from bot.engine.errors import SettingsError
 from bot.engine.quiz import MAX_ANSWER_CHARS
 
@@ -30,7 +32,14 @@ class Settings(BaseSettings):
         default="", description="Extra pack directories, separated by the OS path separator."
     )
     awsquiz_max_answer_chars: int = Field(default=MAX_ANSWER_CHARS, ge=100, le=MAX_ANSWER_CHARS)
-    awsquiz_interview_idle_hours: float = Field(default=24.0, gt=0)
+    awsquiz_interview_idle_hours: float = Field(
+        default=24.0, gt=0, le=24 * 365, allow_inf_nan=False
+    )
+    awsquiz_daily_shared_question: bool = Field(
+        default=False, description="All channels of a workspace get the same daily question."
+    )
+    awsquiz_daily_catch_up_minutes: int = Field(default=120, ge=0, le=24 * 60)
+    awsquiz_daily_concurrency: int = Field(default=50, ge=1, le=1000)
     log_level: str = Field(default="WARNING")
 
     @field_validator("log_level")
@@ -46,6 +55,15 @@ class Settings(BaseSettings):
         """The extra pack directories, in order."""
         parts = self.awsquiz_content_dirs.split(os.pathsep)
         return tuple(Path(part).expanduser() for part in parts if part.strip())
+
+    @property
+    def daily_config(self) -> DailyConfig:
+        """The daily flow's tunables."""
+        return DailyConfig(
+            shared_question=self.awsquiz_daily_shared_question,
+            catch_up_grace=timedelta(minutes=self.awsquiz_daily_catch_up_minutes),
+            concurrency=self.awsquiz_daily_concurrency,
+        )
 
     @property
     def log_level_number(self) -> int:

@@ -1,0 +1,150 @@
+"""APScheduler jobs that drive the daily question; the database stays the source of truth.
+
+One cron job per subscribed channel fires at its local post time. A periodic sweep catches up
+what cron cannot see (posts missed while the bot was down, stale claims of a crashed process,
+reveals that are due), and date jobs reveal each post at its close time. Every job only asks
+the DailyService to act; the claims in the database make repeated or concurrent firings safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.engine.daily.model import ChannelRef, DailyPost, Subscription
+from bot.engine.daily.service import DailyService
+
+SWEEP_INTERVAL: Final = timedelta(seconds=60)
+POST_JOB_PREFIX: Final = "daily:post:"
+REVEAL_JOB_PREFIX: Final = "daily:reveal:"
+SWEEP_JOB_ID: Final = "daily:sweep"
+
+log = logging.getLogger(__name__)
+
+
+def post_job_id(channel: ChannelRef) -> str:
+    """The id of a channel's cron job."""
+    return f"{POST_JOB_PREFIX}{channel}"
+
+
+class DailyScheduler:
+    """Owns the AsyncIOScheduler and keeps its jobs in step with the subscriptions."""
+
+    def __init__(
+        self,
+        daily: DailyService,
+        *,
+        sweep_interval: timedelta = SWEEP_INTERVAL,
+        scheduler: AsyncIOScheduler | None = None,
+    ) -> None:
+        self.daily = daily
+        self.sweep_interval = sweep_interval
+        self.scheduler = scheduler or AsyncIOScheduler()
+
+    async def start(self) -> None:
+        """Start inside the running event loop: build the jobs, catch up, then sweep on."""
+        self.daily.subscription_listeners.append(self.on_subscription_change)
+        self.daily.post_listeners.append(self.on_posted)
+        self.scheduler.start()
+        await self.rebuild()
+        await self.sweep()
+        self.scheduler.add_job(
+            self.sweep,
+            IntervalTrigger(seconds=self.sweep_interval.total_seconds()),
+            id=SWEEP_JOB_ID,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+
+    def shutdown(self) -> None:
+        """Stop firing jobs; work in flight finishes on the event loop."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.on_subscription_change in self.daily.subscription_listeners:
+            self.daily.subscription_listeners.remove(self.on_subscription_change)
+        if self.on_posted in self.daily.post_listeners:
+            self.daily.post_listeners.remove(self.on_posted)
+
+    async def rebuild(self) -> None:
+        """Make the cron jobs match the enabled subscriptions in the database."""
+        subscriptions = await self.daily.store.subscriptions(enabled_only=True)
+        wanted = {post_job_id(s.channel): s for s in subscriptions}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith(POST_JOB_PREFIX) and job.id not in wanted:
+                job.remove()
+        for subscription in wanted.values():
+            self._schedule(subscription)
+
+    async def on_subscription_change(self, subscription: Subscription) -> None:
+        """Add, move or drop one channel's cron job."""
+        job_id = post_job_id(subscription.channel)
+        if subscription.enabled:
+            self._schedule(subscription)
+        elif self.scheduler.get_job(job_id) is not None:
+            self.scheduler.remove_job(job_id)
+
+    async def on_posted(self, post: DailyPost) -> None:
+        """Reveal the post when its answers close."""
+        self.scheduler.add_job(
+            self.reveal,
+            DateTrigger(run_date=post.closes_at),
+            id=f"{REVEAL_JOB_PREFIX}{post.id}",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    async def sweep(self) -> None:
+        """Catch up posts, recover stale claims and reveal what is due; never raises."""
+        try:
+            report = await self.daily.post_due()
+            recovered = await self.daily.recover_stale_claims()
+            revealed = await self.daily.reveal_due()
+        except Exception:  # a database hiccup must not stop the scheduler
+            log.exception("daily sweep failed; trying again at the next sweep")
+            return
+        if report.outcomes or recovered or revealed:
+            log.info(
+                "daily sweep: %d channels due, %d stale claims recovered, %d reveals",
+                len(report.outcomes),
+                recovered,
+                revealed,
+            )
+
+    async def post_channel(self, channel: ChannelRef) -> None:
+        """The cron job of one channel."""
+        try:
+            await self.daily.post_if_due(channel)
+        except Exception:
+            log.exception("daily %s: posting failed; the sweep will try again", channel)
+
+    async def reveal(self) -> None:
+        """The date job of one post: reveal whatever is due."""
+        try:
+            await self.daily.reveal_due()
+        except Exception:
+            log.exception("daily reveal failed; the sweep will try again")
+
+    def _schedule(self, subscription: Subscription) -> None:
+        trigger = CronTrigger(
+            hour=subscription.post_time.hour,
+            minute=subscription.post_time.minute,
+            timezone=ZoneInfo(subscription.timezone),
+        )
+        self.scheduler.add_job(
+            self.post_channel,
+            trigger,
+            args=[subscription.channel],
+            id=post_job_id(subscription.channel),
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(self.daily.config.catch_up_grace.total_seconds()),
+        )

@@ -1,0 +1,368 @@
+"""The daily question end to end: subscribe, post exactly once, answer privately, reveal, streaks.
+
+Driven through the real DailyService and SqlStore (SQLite, and PostgreSQL when configured),
+posting through the RecordingAdapter, with a fixed clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from conftest import FixedClock
+
+from bot.adapters.recording import RecordingAdapter
+from bot.engine.catalog import Catalog
+from bot.engine.daily.delivery import RetryPolicy
+from bot.engine.daily.model import ChannelRef, PostState
+from bot.engine.daily.service import DailyConfig, DailyService, Outcome, daily_streak
+from bot.engine.errors import InvalidOptionError, NotAllowedError, UnknownTopicError
+from bot.engine.grading import Grader
+from bot.engine.model import Source, UserRef
+from bot.engine.quiz import QuizService
+from storage import SqlStore
+
+FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.01)
+TEAM = "T1"
+ROOM = ChannelRef("slack", TEAM, "C1")
+ADMIN = UserRef("slack", TEAM, "UADMIN", "Ada")
+# 08:00 UTC on Monday 2025-03-03 is 09:00 in Europe/Paris.
+POST_INSTANT = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
+
+
+def member(name: str) -> UserRef:
+    return UserRef("slack", TEAM, f"U{name.upper()}", name)
+
+
+def build(
+    store: SqlStore,
+    clock: FixedClock,
+    catalog: Catalog,
+    adapter: RecordingAdapter,
+    *,
+    shared_question: bool = False,
+) -> DailyService:
+    quiz = QuizService(catalog, Grader(), store, clock, random.Random(7))
+    settings = DailyConfig(retry=FAST_RETRY, shared_question=shared_question)
+    return DailyService(quiz, store, {adapter.platform: adapter}, settings)
+
+
+@pytest.fixture
+def adapter() -> RecordingAdapter:
+    return RecordingAdapter(platform="slack")
+
+
+@pytest.fixture
+def daily(
+    store: SqlStore, clock: FixedClock, catalog: Catalog, adapter: RecordingAdapter
+) -> DailyService:
+    return build(store, clock, catalog, adapter)
+
+
+async def subscribe(daily: DailyService, channel: ChannelRef = ROOM, **options: object) -> None:
+    await daily.subscribe(
+        channel,
+        actor=UserRef(channel.platform, channel.workspace, "UADMIN", "Ada"),
+        is_admin=True,
+        post_time=str(options.pop("post_time", "09:00")),
+        timezone=str(options.pop("timezone", "Europe/Paris")),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def test_subscribe_describes_the_schedule_with_next_post(
+    daily: DailyService, clock: FixedClock
+) -> None:
+    clock.set(datetime(2025, 3, 3, 6, 0, tzinfo=UTC))
+    reply = await daily.subscribe(
+        ROOM, actor=ADMIN, is_admin=True, post_time="09:00", timezone="europe/paris"
+    )
+    assert reply.title == "Daily question is on"
+    fields = {f.name: f.value for f in reply.fields}
+    assert fields["Posts at"] == "09:00 Europe/Paris"
+    assert fields["Next question"] == "Mon 03 Mar 09:00 Europe/Paris (08:00 UTC)"
+    stored = await daily.store.subscription(ROOM)
+    assert stored is not None
+    assert stored.post_time == time(9, 0)
+    assert stored.timezone == "Europe/Paris"
+
+
+async def test_a_non_admin_cannot_change_the_schedule(daily: DailyService) -> None:
+    await subscribe(daily)
+    with pytest.raises(NotAllowedError, match="Only workspace admins"):
+        await daily.subscribe(
+            ROOM, actor=member("bob"), is_admin=False, post_time="07:00", timezone="UTC"
+        )
+    with pytest.raises(NotAllowedError):
+        await daily.unsubscribe(ROOM, actor=member("bob"), is_admin=False)
+    kept = await daily.store.subscription(ROOM)
+    assert kept is not None
+    assert kept.post_time == time(9, 0)
+    assert kept.enabled
+
+
+async def test_an_admin_of_another_workspace_cannot_touch_this_channel(
+    daily: DailyService,
+) -> None:
+    outsider = UserRef("slack", "T2", "UADMIN", "Eve")
+    with pytest.raises(NotAllowedError, match="your own workspace"):
+        await daily.subscribe(
+            ROOM, actor=outsider, is_admin=True, post_time="09:00", timezone="UTC"
+        )
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"post_time": "25:00"}, InvalidOptionError, "HH:MM"),
+        ({"post_time": "9am?"}, InvalidOptionError, "HH:MM"),
+        ({"timezone": "Europe/Londn"}, InvalidOptionError, "Europe/London"),
+        ({"topics": []}, InvalidOptionError, "at least one topic"),
+        ({"topics": ["quantum"]}, UnknownTopicError, "AWS Lambda"),
+        ({"answer_window": "forever"}, InvalidOptionError, "not a duration"),
+    ],
+)
+async def test_bad_input_is_refused_and_the_old_subscription_is_unchanged(
+    daily: DailyService, options: dict[str, object], error: type[Exception], message: str
+) -> None:
+    await subscribe(daily, topics=["lambda"])
+    with pytest.raises(error, match=message):
+        await subscribe(daily, **options)
+    kept = await daily.store.subscription(ROOM)
+    assert kept is not None
+    assert (kept.post_time, kept.timezone, kept.topics) == (time(9, 0), "Europe/Paris", ("lambda",))
+
+
+async def test_the_post_goes_out_once_at_post_time_with_an_answer_button(
+    daily: DailyService, clock: FixedClock, adapter: RecordingAdapter
+) -> None:
+    clock.set(POST_INSTANT - timedelta(hours=1))
+    await subscribe(daily, topics=["ecs"])
+    assert (await daily.post_due()).outcomes == {}
+    assert adapter.posts == []
+
+    clock.set(POST_INSTANT)
+    first = await daily.post_due()
+    second = await daily.post_due()
+    assert first.outcomes == {ROOM: Outcome.POSTED}
+    assert second.outcomes == {ROOM: Outcome.ALREADY_CLAIMED}
+    assert len(adapter.posts) == 1
+    posted = adapter.posts[0]
+    assert posted.reply.title.startswith("Daily question · Amazon ECS")
+    post = await daily.store.latest_post(ROOM)
+    assert post is not None
+    assert post.state is PostState.POSTED
+    assert post.message_id == posted.message_id
+    assert [a.value for a in posted.reply.actions] == [f"daily:{post.id}"]
+
+
+async def test_concurrent_rounds_post_exactly_once(
+    daily: DailyService, clock: FixedClock, adapter: RecordingAdapter
+) -> None:
+    await subscribe(daily)
+    clock.set(POST_INSTANT)
+    await asyncio.gather(*(daily.post_due() for _ in range(10)), daily.post_if_due(ROOM))
+    assert len(adapter.posts) == 1
+
+
+async def test_catch_up_within_grace_posts_and_older_misses_are_skipped(
+    daily: DailyService, clock: FixedClock, adapter: RecordingAdapter
+) -> None:
+    other = ChannelRef("slack", TEAM, "C2")
+    await subscribe(daily)  # 09:00 Paris = 08:00 UTC
+    await subscribe(daily, other, post_time="06:00")  # 05:00 UTC, missed by 4 hours
+    clock.set(POST_INSTANT + timedelta(minutes=90))
+    report = await daily.post_due()
+    assert report.outcomes == {ROOM: Outcome.POSTED}
+    assert [p.channel for p in adapter.posts] == [ROOM]
+
+
+async def test_a_channel_never_repeats_a_question_until_its_pool_is_exhausted(
+    daily: DailyService, clock: FixedClock, adapter: RecordingAdapter, catalog: Catalog
+) -> None:
+    await subscribe(daily, topics=["step functions"])
+    pool = {q.id for q in catalog.select(topic_ids={"step-functions"})}
+    clock.set(POST_INSTANT)
+    for _ in range(len(pool) + 1):
+        await daily.post_due()
+        clock.advance(timedelta(days=1))
+    asked = [p.reply.question_id for p in adapter.posts]
+    assert len(asked) == len(pool) + 1
+    assert set(asked[: len(pool)]) == pool
+    assert asked[len(pool)] == asked[0]  # then the least recently posted comes back
+
+
+async def test_shared_question_gives_every_channel_of_a_workspace_the_same_one(
+    store: SqlStore, clock: FixedClock, catalog: Catalog, adapter: RecordingAdapter
+) -> None:
+    daily = build(store, clock, catalog, adapter, shared_question=True)
+    rooms = [ChannelRef("slack", TEAM, f"C{i}") for i in range(4)]
+    elsewhere = ChannelRef("slack", "T9", "C0")
+    for room in [*rooms, elsewhere]:
+        await subscribe(daily, room)
+    clock.set(POST_INSTANT)
+    for room in rooms:  # one after another, as cron would fire them
+        await daily.post_if_due(room)
+    questions = {p.reply.question_id for p in adapter.posts if p.channel in rooms}
+    assert len(questions) == 1
+
+
+async def test_members_answer_privately_once_and_the_reveal_ranks_them(
+    daily: DailyService, clock: FixedClock, adapter: RecordingAdapter, catalog: Catalog
+) -> None:
+    await subscribe(daily, topics=["ecs"], answer_window="2h")
+    clock.set(POST_INSTANT)
+    await daily.post_due()
+    post = await daily.store.latest_post(ROOM)
+    assert post is not None
+    reference = catalog.question(post.question_id).reference
+
+    best = await daily.answer(member("ann"), post.id, reference)
+    clock.advance(timedelta(minutes=5))
+    weak = await daily.answer(member("bob"), post.id, "containers <!channel> @everyone")
+    again = await daily.answer(member("ann"), post.id, "a second try")
+
+    assert best.score is not None
+    assert best.score >= 90
+    assert best.ephemeral
+    assert all(f.name != "Reference answer" for f in best.fields)  # kept for the reveal
+    assert weak.score is not None
+    assert weak.score < best.score
+    assert again.title == "Already answered"
+    assert f"You scored {best.score}/100" in again.text
+
+    clock.set(post.closes_at + timedelta(seconds=1))
+    late = await daily.answer(member("cat"), post.id, "too late")
+    assert late.title == "This question is closed"
+    assert await daily.reveal_due() == 1
+    assert await daily.reveal_due() == 0  # exactly once
+
+    reveal = adapter.posts[-1]
+    assert reveal.thread_of == post.message_id
+    fields = {f.name: f.value for f in reveal.reply.fields}
+    assert fields["Reference answer"] == reference
+    assert fields["Ranking (2 people answered)"].splitlines() == [
+        f"1. ann: {best.score}",
+        f"2. bob: {weak.score}",
+    ]
+    assert "containers" not in str(reveal.reply)  # nobody's answer text is shown
+    revealed = await daily.store.daily_post(post.id)
+    assert revealed is not None
+    assert revealed.state is PostState.REVEALED
+
+
+async def test_daily_answers_count_in_the_channel_leaderboard(
+    daily: DailyService, clock: FixedClock, catalog: Catalog
+) -> None:
+    await subscribe(daily)
+    clock.set(POST_INSTANT)
+    await daily.post_due()
+    post = await daily.store.latest_post(ROOM)
+    assert post is not None
+    await daily.answer(member("ann"), post.id, catalog.question(post.question_id).reference)
+    attempts = await daily.store.attempts(member("ann"))
+    assert [(a.source, a.channel) for a in attempts] == [(Source.DAILY, "C1")]
+    board = await daily.quiz.leaderboard("slack", TEAM, channel="C1")
+    assert "ann" in board.text
+
+
+async def test_an_answer_from_another_workspace_is_refused(
+    daily: DailyService, clock: FixedClock
+) -> None:
+    await subscribe(daily)
+    clock.set(POST_INSTANT)
+    await daily.post_due()
+    post = await daily.store.latest_post(ROOM)
+    assert post is not None
+    with pytest.raises(InvalidOptionError, match="does not exist here"):
+        await daily.answer(UserRef("slack", "T2", "UANN", "ann"), post.id, "binpack")
+
+
+async def test_streak_counts_consecutive_passing_days(
+    daily: DailyService, clock: FixedClock, catalog: Catalog
+) -> None:
+    await subscribe(daily)
+    ann = member("ann")
+    clock.set(POST_INSTANT)
+    for day in range(3):
+        await daily.post_due()
+        post = await daily.store.latest_post(ROOM)
+        assert post is not None
+        if day != 0:  # misses the first day
+            answer = catalog.question(post.question_id).reference
+            reply = await daily.answer(ann, post.id, answer)
+            assert {f.name: f.value for f in reply.fields}["Streak"] == f"{day} day" + (
+                "s" if day > 1 else ""
+            )
+        clock.advance(timedelta(days=1))
+    assert await daily.streak(ann, ROOM) == 2
+
+
+def test_streak_rules_skip_an_open_day_and_stop_at_a_miss_or_a_fail() -> None:
+    d = [datetime(2025, 3, n, tzinfo=UTC).date() for n in range(1, 8)]
+    assert daily_streak([(d[6], None), (d[5], 80), (d[4], 60), (d[3], None)], d[6]) == 2
+    assert daily_streak([(d[6], None), (d[5], 80)], None) == 0
+    assert daily_streak([(d[6], 90), (d[5], 20), (d[4], 90)], None) == 1
+    assert daily_streak([], None) == 0
+
+
+async def test_rate_limits_are_retried_and_permanent_failures_do_not_block_others(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    adapter = RecordingAdapter(
+        platform="slack", rate_limit_every=2, retry_after=0.001, failing_channels=frozenset({"C0"})
+    )
+    daily = build(store, clock, catalog, adapter)
+    rooms = [ChannelRef("slack", TEAM, f"C{i}") for i in range(6)]
+    for room in rooms:
+        await subscribe(daily, room)
+    clock.set(POST_INSTANT)
+    report = await daily.post_due()
+    assert report.count(Outcome.POSTED) == 5
+    assert report.outcomes[rooms[0]] is Outcome.FAILED
+    assert adapter.rate_limited > 0
+    assert sorted(p.channel.channel for p in adapter.posts) == ["C1", "C2", "C3", "C4", "C5"]
+    failed = await store.post_for(rooms[0], POST_INSTANT.date())
+    assert failed is not None
+    assert failed.state is PostState.FAILED
+    assert failed.error is not None
+    assert "channel_not_found" in failed.error
+
+
+async def test_a_crash_between_claim_and_post_is_recovered_after_the_lease(
+    daily: DailyService, store: SqlStore, clock: FixedClock, adapter: RecordingAdapter
+) -> None:
+    await subscribe(daily, topics=["s3"])
+    clock.set(POST_INSTANT)
+    # A process claimed the slot and died before posting.
+    crashed = await store.claim_post(
+        ROOM,
+        POST_INSTANT.date(),
+        "s3/versioning",
+        POST_INSTANT + timedelta(hours=20),
+        clock.now(),
+        daily.config.lease,
+    )
+    assert crashed is not None
+    assert (await daily.post_due()).outcomes == {ROOM: Outcome.ALREADY_CLAIMED}
+    assert await daily.recover_stale_claims() == 0  # lease still running
+    clock.advance(daily.config.lease + timedelta(seconds=1))
+    assert await daily.recover_stale_claims() == 1
+    assert [p.reply.question_id for p in adapter.posts] == ["s3/versioning"]
+    assert await daily.recover_stale_claims() == 0
+
+
+async def test_unsubscribe_stops_posting_and_status_says_so(
+    daily: DailyService, clock: FixedClock, adapter: RecordingAdapter
+) -> None:
+    await subscribe(daily)
+    off = await daily.unsubscribe(ROOM, actor=ADMIN, is_admin=True)
+    assert off.title == "Daily question is off"
+    clock.set(POST_INSTANT)
+    assert (await daily.post_due()).outcomes == {}
+    assert adapter.posts == []
+    status = await daily.status(ROOM)
+    assert status.title == "Daily question is off"
+    assert (await daily.status(ChannelRef("slack", TEAM, "C9"))).title == "No daily question here"

@@ -1,0 +1,128 @@
+"""The real AsyncIOScheduler driving the daily flow, on the real clock, with short triggers."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.adapters.recording import RecordingAdapter
+from bot.engine.catalog import Catalog
+from bot.engine.daily.delivery import RetryPolicy
+from bot.engine.daily.model import ChannelRef
+from bot.engine.daily.schedule import next_post_at
+from bot.engine.daily.service import DailyConfig, DailyService
+from bot.engine.grading import Grader
+from bot.engine.model import UserRef
+from bot.engine.ports import SystemClock
+from bot.engine.quiz import QuizService
+from bot.scheduler import DailyScheduler, post_job_id
+from storage import SqlStore
+
+ROOM = ChannelRef("slack", "T1", "C1")
+ADMIN = UserRef("slack", "T1", "UADMIN", "Ada")
+DEADLINE = 5.0
+
+
+@pytest.fixture
+def adapter() -> RecordingAdapter:
+    return RecordingAdapter(platform="slack")
+
+
+@pytest.fixture
+def daily(store: SqlStore, catalog: Catalog, adapter: RecordingAdapter) -> DailyService:
+    quiz = QuizService(catalog, Grader(), store, SystemClock(), random.Random(3))
+    config = DailyConfig(retry=RetryPolicy(base_delay=0.001))
+    return DailyService(quiz, store, {"slack": adapter}, config)
+
+
+@pytest.fixture
+async def scheduler(daily: DailyService) -> AsyncIterator[DailyScheduler]:
+    running = DailyScheduler(daily, sweep_interval=timedelta(seconds=0.2))
+    yield running
+    running.shutdown()
+
+
+async def eventually(condition: Callable[[], bool]) -> None:
+    """Wait (briefly) for the scheduler to make `condition` true."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DEADLINE
+    while not condition():
+        assert loop.time() < deadline, "the scheduler did not act in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_start_builds_one_cron_job_per_channel_in_its_timezone(
+    daily: DailyService, scheduler: DailyScheduler
+) -> None:
+    await daily.subscribe(
+        ROOM, actor=ADMIN, is_admin=True, post_time="23:45", timezone="Pacific/Kiritimati"
+    )
+    await scheduler.start()
+    job = scheduler.scheduler.get_job(post_job_id(ROOM))
+    assert job is not None
+    expected = next_post_at(
+        datetime.now(UTC),
+        datetime.strptime("23:45", "%H:%M").time(),
+        ZoneInfo("Pacific/Kiritimati"),
+    )
+    assert job.next_run_time == expected
+
+
+async def test_subscription_changes_move_and_drop_the_job(
+    daily: DailyService, scheduler: DailyScheduler
+) -> None:
+    await scheduler.start()
+    assert scheduler.scheduler.get_job(post_job_id(ROOM)) is None
+    await daily.subscribe(ROOM, actor=ADMIN, is_admin=True, post_time="07:10", timezone="UTC")
+    job = scheduler.scheduler.get_job(post_job_id(ROOM))
+    assert job is not None
+    assert (job.next_run_time.hour, job.next_run_time.minute) == (7, 10)
+    await daily.unsubscribe(ROOM, actor=ADMIN, is_admin=True)
+    assert scheduler.scheduler.get_job(post_job_id(ROOM)) is None
+
+
+async def test_the_sweep_catches_up_a_post_that_was_due_and_reveals_it_on_a_date_trigger(
+    daily: DailyService, scheduler: DailyScheduler, adapter: RecordingAdapter, store: SqlStore
+) -> None:
+    # Due a minute ago, as if the bot had been down at post time.
+    due = datetime.now(UTC) - timedelta(minutes=1)
+    await daily.subscribe(
+        ROOM,
+        actor=ADMIN,
+        is_admin=True,
+        post_time=f"{due:%H:%M}",
+        timezone="UTC",
+        answer_window="10m",
+    )
+    await scheduler.start()
+    await eventually(lambda: len(adapter.posts) == 1)
+    post = await store.latest_post(ROOM)
+    assert post is not None
+    assert scheduler.scheduler.get_job(f"daily:reveal:{post.id}") is not None
+
+    # Bring the close time forward to "in a moment" and let a short date trigger fire.
+    soon = datetime.now(UTC) + timedelta(seconds=0.3)
+    await store_close_at(store, post.id, soon)
+    moved = await store.daily_post(post.id)
+    assert moved is not None
+    await scheduler.on_posted(moved)
+    await eventually(lambda: len(adapter.posts) == 2)
+    assert adapter.posts[1].thread_of == adapter.posts[0].message_id
+    assert adapter.posts[1].reply.title == "Daily question: the answer"
+
+
+async def store_close_at(store: SqlStore, post_id: int, moment: datetime) -> None:
+    """Move a post's close time (the test's only write behind the Store's back)."""
+    from sqlalchemy import update
+
+    from storage.tables import DailyPostRow
+
+    async with store.engine.begin() as connection:
+        await connection.execute(
+            update(DailyPostRow).where(DailyPostRow.id == post_id).values(closes_at=moment)
+        )
