@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
@@ -10,6 +13,7 @@ from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.engine.model import Attempt, Difficulty, NewAttempt, Source, UserRef, Verdict
+from storage.database import read_then_write
 from storage.dialect import upsert_insert
 from storage.tables import AttemptRow, UserRow
 
@@ -20,6 +24,24 @@ class SqlStoreBase:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._read_then_write_sessions = async_sessionmaker(
+            read_then_write(engine), expire_on_commit=False
+        )
+        # SQLite has one writer at a time and its busy handler polls with growing sleeps, so
+        # this process's writers queue here instead; PostgreSQL writers run concurrently.
+        sqlite = engine.dialect.name == "sqlite"
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if sqlite else None
+
+    @asynccontextmanager
+    async def _write(self, *, read_first: bool = False) -> AsyncIterator[AsyncSession]:
+        """A write transaction; `read_first` when it reads before it writes (see database.py)."""
+        factory = self._read_then_write_sessions if read_first else self._sessions
+        if self._write_lock is None:
+            async with factory.begin() as session:
+                yield session
+            return
+        async with self._write_lock, factory.begin() as session:
+            yield session
 
     @property
     def engine(self) -> AsyncEngine:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.engine.daily.model import ChannelRef, DailyPost, DailyResult, PostState, Subscription
 from bot.engine.model import Attempt, Difficulty, NewAttempt, Source, UserRef
+from storage.batching import GroupCommit
 from storage.core import SqlStoreBase, attempt_from_row, is_user, user_pk_of
 from storage.dialect import upsert_insert
 from storage.tables import AttemptRow, DailyPostRow, DailySubscriptionRow, UserRow
@@ -20,8 +24,34 @@ POST_TIME_FORMAT: Final = "%H:%M"
 HISTORY_STATES: Final = (PostState.POSTED, PostState.REVEALING, PostState.REVEALED)
 
 
+@dataclass(frozen=True, slots=True)
+class _ClaimRequest:
+    channel: ChannelRef
+    local_date: date
+    choose: Callable[[Sequence[str]], str]
+    closes_at: datetime
+    now: datetime
+    lease: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class _PostedMark:
+    post_id: int
+    message_id: str
+    at: datetime
+
+
 class SqlDailyStore(SqlStoreBase):
-    """The DailyStore port; every channel query is scoped by platform, workspace and channel."""
+    """The DailyStore port; every channel query is scoped by platform, workspace and channel.
+
+    Claims and posted-marks go through group commit (storage/batching.py): a fan-out to
+    thousands of channels shares transactions instead of paying one each.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self._claims = GroupCommit(self._claim_batch)
+        self._posted_marks = GroupCommit(self._mark_posted_batch)
 
     # -- subscriptions ------------------------------------------------------------------------
 
@@ -58,7 +88,7 @@ class SqlDailyStore(SqlStoreBase):
                 set_=values,
             )
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await session.execute(statement)
 
     async def subscription(self, channel: ChannelRef) -> Subscription | None:
@@ -113,6 +143,93 @@ class SqlDailyStore(SqlStoreBase):
         keeps the row's question. Returns the claimed post, or None when another claimer holds
         it or it was posted (or given up) already.
         """
+        async with self._write() as session:
+            return await self._claim(
+                session, channel, local_date, question_id, closes_at, now, lease
+            )
+
+    async def claim_next_post(
+        self,
+        channel: ChannelRef,
+        local_date: date,
+        choose: Callable[[Sequence[str]], str],
+        closes_at: datetime,
+        now: datetime,
+        lease: timedelta,
+    ) -> DailyPost | None:
+        """Like claim_post, with the question chosen from the channel's history in the same
+        transaction: `choose` gets the ids claimed in the channel so far, newest first.
+        """
+        return await self._claims.submit(
+            _ClaimRequest(channel, local_date, choose, closes_at, now, lease)
+        )
+
+    async def _claim_batch(self, requests: list[_ClaimRequest]) -> list[DailyPost | None]:
+        """Claim a batch of slots in one transaction, reading the channels' history once."""
+        channels = {request.channel for request in requests}
+        history_query = (
+            select(
+                DailyPostRow.platform,
+                DailyPostRow.workspace,
+                DailyPostRow.channel,
+                DailyPostRow.question_id,
+            )
+            .where(
+                tuple_(DailyPostRow.platform, DailyPostRow.workspace, DailyPostRow.channel).in_(
+                    [(c.platform, c.workspace, c.channel) for c in channels]
+                )
+            )
+            .order_by(DailyPostRow.local_date.desc())
+        )
+        async with self._write(read_first=True) as session:
+            history: dict[ChannelRef, list[str]] = defaultdict(list)
+            for row in await session.execute(history_query):
+                history[ChannelRef(row.platform, row.workspace, row.channel)].append(
+                    row.question_id
+                )
+            claimed: dict[_ClaimRequest, DailyPost | None] = {}
+            # Claim in one global order: two processes claiming overlapping slots then wait
+            # for each other in the same direction, never in a cycle (a deadlock).
+            for request in sorted(requests, key=lambda r: (r.channel, r.local_date)):
+                question_id = request.choose(history[request.channel])
+                post = await self._claim(
+                    session,
+                    request.channel,
+                    request.local_date,
+                    question_id,
+                    request.closes_at,
+                    request.now,
+                    request.lease,
+                )
+                if post is not None:
+                    history[request.channel].insert(0, question_id)
+                claimed[request] = post
+            return [claimed[request] for request in requests]
+
+    async def taken_slots(self, local_dates: Collection[date]) -> set[tuple[ChannelRef, date]]:
+        """Return every (channel, local date) already claimed for any of these dates."""
+        if not local_dates:
+            return set()
+        query = select(
+            DailyPostRow.platform,
+            DailyPostRow.workspace,
+            DailyPostRow.channel,
+            DailyPostRow.local_date,
+        ).where(DailyPostRow.local_date.in_(list(local_dates)))
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return {(ChannelRef(r.platform, r.workspace, r.channel), r.local_date) for r in rows}
+
+    async def _claim(
+        self,
+        session: AsyncSession,
+        channel: ChannelRef,
+        local_date: date,
+        question_id: str,
+        closes_at: datetime,
+        now: datetime,
+        lease: timedelta,
+    ) -> DailyPost | None:
         lease_until = now + lease
         claim = (
             upsert_insert(self._engine, DailyPostRow)
@@ -150,21 +267,38 @@ class SqlDailyStore(SqlStoreBase):
             .returning(DailyPostRow)
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions.begin() as session:
-            row = await session.scalar(claim)
-            if row is None:
-                row = await session.scalar(takeover)
+        row = await session.scalar(claim)
+        if row is None:
+            row = await session.scalar(takeover)
         return None if row is None else post_from_row(row)
 
     async def mark_posted(self, post_id: int, message_id: str, at: datetime) -> None:
         """Record the platform message id of a claimed post."""
-        await self._move_post(
-            post_id,
-            from_states=(PostState.CLAIMED,),
-            state=PostState.POSTED,
-            message_id=message_id,
-            posted_at=at,
+        await self._posted_marks.submit(_PostedMark(post_id, message_id, at))
+
+    async def _mark_posted_batch(self, marks: list[_PostedMark]) -> list[None]:
+        """Move a batch of claimed posts to posted in one transaction (one executemany)."""
+        # Core, not ORM: an ORM bulk UPDATE by primary key cannot also check the state.
+        table = cast(Table, DailyPostRow.__table__)
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("mark_id"),
+                table.c.state == PostState.CLAIMED.value,
+            )
+            .values(
+                state=PostState.POSTED.value,
+                lease_until=None,
+                message_id=bindparam("mark_message_id"),
+                posted_at=bindparam("mark_at"),
+            )
         )
+        parameters = [
+            {"mark_id": m.post_id, "mark_message_id": m.message_id, "mark_at": m.at} for m in marks
+        ]
+        async with self._write() as session:
+            await session.execute(statement, parameters)
+        return [None] * len(marks)
 
     async def mark_failed(self, post_id: int, error: str, at: datetime) -> None:
         """Record that posting gave up, with the reason (there is no column for `at`)."""
@@ -194,13 +328,8 @@ class SqlDailyStore(SqlStoreBase):
 
     async def posted_question_ids(self, channel: ChannelRef) -> Sequence[str]:
         """Return the ids of every question ever claimed in the channel, newest first."""
-        query = (
-            select(DailyPostRow.question_id)
-            .where(is_channel(channel))
-            .order_by(DailyPostRow.local_date.desc())
-        )
         async with self._sessions() as session:
-            return list((await session.scalars(query)).all())
+            return list((await session.scalars(_posted_question_ids(channel))).all())
 
     async def workspace_question_ids(
         self, platform: str, workspace: str, local_date: date
@@ -261,7 +390,7 @@ class SqlDailyStore(SqlStoreBase):
             .returning(DailyPostRow.id)
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             claimed = await session.scalar(statement)
         return claimed is not None
 
@@ -279,7 +408,7 @@ class SqlDailyStore(SqlStoreBase):
         The answer is stored with source `daily` and the post's channel. Raises ValueError when
         the post does not exist or belongs to another platform or workspace than the member.
         """
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             # The user upsert comes first, as in record_attempt: it takes SQLite's write lock
             # before any read, so the transaction never has to upgrade a read snapshot.
             user_pk = await self._ensure_user(session, attempt.user, attempt.created_at)
@@ -382,7 +511,7 @@ class SqlDailyStore(SqlStoreBase):
             .values(state=state.value, lease_until=None, **values)
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             await session.execute(statement)
 
     async def _one_post(self, query: Select[Any]) -> DailyPost | None:
@@ -393,6 +522,14 @@ class SqlDailyStore(SqlStoreBase):
         async with self._sessions() as session:
             rows = (await session.scalars(query)).all()
         return [post_from_row(row) for row in rows]
+
+
+def _posted_question_ids(channel: ChannelRef) -> Select[str]:
+    return (
+        select(DailyPostRow.question_id)
+        .where(is_channel(channel))
+        .order_by(DailyPostRow.local_date.desc())
+    )
 
 
 def is_channel(channel: ChannelRef) -> ColumnElement[bool]:

@@ -28,6 +28,10 @@ BACKEND_ALIASES: Final[dict[str, str]] = {"postgres": "postgresql"}
 URL_EXAMPLES: Final = "sqlite:///path/to/awsquiz.db or postgresql://user:password@host:5432/dbname"
 
 
+SQLITE_IMMEDIATE: Final = "awsquiz_sqlite_immediate"
+"""Execution option: begin SQLite transactions with BEGIN IMMEDIATE."""
+
+
 def default_database_url() -> str:
     """Return the URL of the local SQLite file in the user's data directory, creating it."""
     directory = Path(user_data_dir(APP_NAME))
@@ -82,7 +86,10 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     try:
         # WAL lets readers work while one writer writes; the busy timeout makes writers queue
         # instead of failing at once; SQLite leaves foreign keys off unless asked per connection.
+        # In WAL mode, synchronous=NORMAL is still corruption-safe and skips an fsync per commit
+        # (a power cut may lose the last commits, never the database).
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
@@ -90,7 +97,17 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred transaction that reads and then writes fails at once ("database is locked")
+    # if another writer committed in between; such transactions ask to BEGIN IMMEDIATE.
+    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def read_then_write(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for transactions that read before they write: they take the write lock first
+    on SQLite (PostgreSQL ignores the option).
+    """
+    return engine.execution_options(**{SQLITE_IMMEDIATE: True})
 
 
 def alembic_config() -> Config:

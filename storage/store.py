@@ -49,7 +49,7 @@ class SqlStore(SqlDailyStore):
 
     async def record_attempt(self, attempt: NewAttempt) -> Attempt:
         """Store a graded answer and return it with its id."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             user_pk = await self._ensure_user(session, attempt.user, attempt.created_at)
             stored = await self._insert_attempt(session, user_pk, attempt)
         # Without a daily post there is no conflict clause: the insert always returns its row.
@@ -74,7 +74,7 @@ class SqlStore(SqlDailyStore):
 
     async def mark_asked(self, user: UserRef, question_id: str, at: datetime) -> None:
         """Remember that the user was shown this question."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             user_pk = await self._ensure_user(session, user, at)
             session.add(QuestionViewRow(user_id=user_pk, question_id=question_id, shown_at=at))
 
@@ -105,7 +105,7 @@ class SqlStore(SqlDailyStore):
 
     async def set_open_question(self, user: UserRef, question: OpenQuestion) -> None:
         """Make `question` the user's open question, replacing any other."""
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             user_pk = await self._ensure_user(session, user, question.asked_at)
             values = {
                 "question_id": question.question_id,
@@ -137,7 +137,7 @@ class SqlStore(SqlDailyStore):
             )
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             row = (await session.execute(statement)).one_or_none()
         if row is None:
             return None
@@ -206,7 +206,7 @@ class SqlStore(SqlDailyStore):
         Saving an active session ends any other active one of the same user, keeping the
         one-running-interview rule without making the engine delete the old one first.
         """
-        async with self._sessions.begin() as session:
+        async with self._write() as session:
             user_pk = await self._ensure_user(session, interview.user, interview.updated_at)
             if interview.active:
                 await session.execute(

@@ -291,6 +291,61 @@ async def test_two_store_engines_racing_two_hundred_slots_claim_each_once(
     assert {row.question_id for row in stored} == {post.question_id for post in winners}
 
 
+async def test_two_engines_batching_claims_in_opposite_orders_neither_deadlock_nor_double(
+    database_url: str,
+) -> None:
+    """Group-committed claims hold many row locks in one transaction: each process walks the
+    slots in its own order, and neither a deadlock nor a second winner may result."""
+    channels = [ChannelRef("slack", "T1", f"C{index:03d}") for index in range(300)]
+
+    async def claim_all(store: SqlStore, order: list[ChannelRef], name: str) -> list[object]:
+        return await asyncio.gather(
+            *(
+                store.claim_next_post(
+                    channel,
+                    DAY,
+                    lambda history, c=channel: f"{name}-{c.channel}",
+                    CLOSES,
+                    NOW,
+                    LEASE,
+                )
+                for channel in order
+            )
+        )
+
+    async with await open_store(database_url) as first, await open_store(database_url) as second:
+        results = await asyncio.gather(
+            claim_all(first, channels, "first"),
+            claim_all(second, channels[::-1], "second"),
+        )
+        stored = await fetch_all(first, "SELECT channel FROM daily_posts")
+
+    winners = [post for batch in results for post in batch if post is not None]
+    assert len(winners) == len(channels)
+    assert sorted(row.channel for row in stored) == [c.channel for c in channels]
+
+
+async def test_claim_next_post_chooses_from_the_channel_history_newest_first(
+    store: SqlStore,
+) -> None:
+    seen: list[list[str]] = []
+
+    def choose(history: Sequence[str]) -> str:
+        seen.append(list(history))
+        return f"q{len(seen)}"
+
+    for offset in range(3):
+        day = DAY + timedelta(days=offset)
+        post = await store.claim_next_post(CHANNEL, day, choose, CLOSES, NOW, LEASE)
+        assert post is not None
+        assert post.question_id == f"q{offset + 1}"
+    assert seen == [[], ["q1"], ["q2", "q1"]]
+    assert await store.taken_slots({DAY, DAY + timedelta(days=2)}) == {
+        (CHANNEL, DAY),
+        (CHANNEL, DAY + timedelta(days=2)),
+    }
+
+
 async def test_a_stale_claim_is_taken_over_only_after_its_lease_with_its_question(
     store: SqlStore,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
@@ -143,6 +143,24 @@ class DailyStore(Protocol):
         compare-and-set. Returns the claimed post, or None when another claimer holds it or it
         was posted already. A takeover keeps the row's original question.
         """
+        ...
+
+    async def claim_next_post(
+        self,
+        channel: ChannelRef,
+        local_date: date,
+        choose: Callable[[Sequence[str]], str],
+        closes_at: datetime,
+        now: datetime,
+        lease: timedelta,
+    ) -> DailyPost | None:
+        """Like claim_post, with the question chosen by `choose` from the ids already claimed
+        in the channel (newest first), read in the same transaction as the claim.
+        """
+        ...
+
+    async def taken_slots(self, local_dates: Collection[date]) -> set[tuple[ChannelRef, date]]:
+        """Return every (channel, local date) already claimed for any of these dates."""
         ...
 
     async def mark_posted(self, post_id: int, message_id: str, at: datetime) -> None:

@@ -57,6 +57,8 @@ class Outcome(StrEnum):
     POSTED = "posted"
     ALREADY_CLAIMED = "already_claimed"
     FAILED = "failed"
+    DEFERRED = "deferred"
+    """An error (say, the database) stopped this channel this round; the next sweep retries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,7 @@ class DailyService:
         self.subscription_listeners: list[SubscriptionListener] = []
         self.post_listeners: list[PostListener] = []
         self._limit = asyncio.Semaphore(self.config.concurrency)
+        self._pools: dict[tuple[tuple[str, ...], Difficulty | None], tuple[Question, ...]] = {}
 
     # -- subscriptions -------------------------------------------------------------------
 
@@ -183,12 +186,24 @@ class DailyService:
             slot = due_post(moment, subscription.post_time, zone, self.config.catch_up_grace)
             if slot is not None:
                 due.append((subscription, slot))
+        # One query finds the slots already taken, so most sweeps touch nothing else.
+        taken = await self.store.taken_slots({day for _, (day, _) in due})
+        due = [(sub, slot) for sub, slot in due if (sub.channel, slot[0]) not in taken]
+        # Each process walks the channels in its own order, so several share the work.
+        random.shuffle(due)
         results = await asyncio.gather(
-            *(self._post_slot(sub, day, at, moment) for sub, (day, at) in due)
+            *(self._post_slot(sub, day, at, moment) for sub, (day, at) in due),
+            return_exceptions=True,
         )
-        return RoundReport(
-            {sub.channel: outcome for (sub, _), outcome in zip(due, results, strict=True)}
-        )
+        outcomes: dict[ChannelRef, Outcome] = {}
+        for (subscription, _), result in zip(due, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result  # cancellation and the like are not ours to swallow
+                log.error("daily %s: not posted this round: %r", subscription.channel, result)
+                result = Outcome.DEFERRED
+            outcomes[subscription.channel] = result
+        return RoundReport(outcomes)
 
     async def post_if_due(self, channel: ChannelRef) -> Outcome | None:
         """Post in one channel if its post time passed within the grace period (a cron firing)."""
@@ -235,18 +250,15 @@ class DailyService:
         self, subscription: Subscription, day: date, scheduled: datetime, now: datetime
     ) -> Outcome:
         async with self._limit:
-            # Cheap check first: most sweeps find the day's post already made.
-            if await self.store.post_for(subscription.channel, day) is not None:
-                return Outcome.ALREADY_CLAIMED
             try:
-                item = await self._choose(subscription, day)
+                choose = await self._chooser(subscription, day)
             except NoQuestionsError:
                 log.error("daily %s: no questions match its topics", subscription.channel)
                 return Outcome.FAILED
             zone = parse_timezone(subscription.timezone)
             closing = closes_at(scheduled, subscription.post_time, zone, subscription.answer_window)
-            post = await self.store.claim_post(
-                subscription.channel, day, item.id, closing, now, self.config.lease
+            post = await self.store.claim_next_post(
+                subscription.channel, day, choose, closing, now, self.config.lease
             )
             if post is None:
                 return Outcome.ALREADY_CLAIMED
@@ -275,29 +287,43 @@ class DailyService:
             await listener(posted)
         return Outcome.POSTED
 
-    async def _choose(self, subscription: Subscription, day: date) -> Question:
-        """Pick the day's question: never repeated in the channel until its pool runs out."""
+    async def _chooser(
+        self, subscription: Subscription, day: date
+    ) -> Callable[[Sequence[str]], str]:
+        """Build the day's question choice, run by the store inside the claim transaction.
+
+        A channel never gets a question twice until its pool runs out; with the shared
+        question setting, a question another channel of the workspace has today comes first.
+        """
         rng = random.Random(f"{subscription.channel}/{day.isoformat()}")
-        level = _pick_level(subscription.difficulty_mix, rng)
-        topic_ids = subscription.topics or None
-        pool = self.catalog.select(topic_ids=topic_ids, difficulty=level) or self.catalog.select(
-            topic_ids=topic_ids
-        )
-        if not pool:
-            raise NoQuestionsError(
-                f"No questions for the daily question in {subscription.channel}."
-            )
-        posted = await self.store.posted_question_ids(subscription.channel)
+        pool = self._pool(subscription.topics, _pick_level(subscription.difficulty_mix, rng))
+        shared: Sequence[str] = ()
         if self.config.shared_question:
             channel = subscription.channel
             shared = await self.store.workspace_question_ids(
                 channel.platform, channel.workspace, day
             )
-            unposted = {q.id: q for q in pool if q.id not in posted}
+        in_pool = {q.id for q in pool}
+
+        def choose(posted: Sequence[str]) -> str:
+            already = set(posted)
             for question_id in shared:
-                if question_id in unposted:
-                    return unposted[question_id]
-        return freshest(pool, posted, rng, 1)[0]
+                if question_id in in_pool and question_id not in already:
+                    return question_id
+            return freshest(pool, posted, rng, 1)[0].id
+
+        return choose
+
+    def _pool(self, topics: tuple[str, ...], level: Difficulty | None) -> tuple[Question, ...]:
+        """The questions a subscription draws from (any level if the mix's level has none)."""
+        key = (topics, level)
+        if key not in self._pools:
+            topic_ids = topics or None
+            pool = self.catalog.select(topic_ids=topic_ids, difficulty=level)
+            self._pools[key] = pool or self.catalog.select(topic_ids=topic_ids)
+        if not self._pools[key]:
+            raise NoQuestionsError(f"No questions for topics {', '.join(topics) or 'all'}.")
+        return self._pools[key]
 
     # -- answering ----------------------------------------------------------------------
 
