@@ -223,3 +223,69 @@ def test_run_without_tokens_says_no_platform_is_configured(db: Path) -> None:
     assert result.returncode == 2
     assert "no chat platform is configured" in result.stderr
     assert "SLACK_BOT_TOKEN" in result.stderr
+
+
+CHANNEL = "slack:T1:C42"
+
+
+def test_daily_set_list_run_once_and_off_for_operators(db: Path) -> None:
+    set_up = awsquiz(
+        "daily", "set", "--channel", CHANNEL, "--time", "09:30", "--timezone", "Asia/Kathmandu",
+        "--topic", "lambda", db=db,
+    )  # fmt: skip
+    assert set_up.returncode == 0, set_up.stderr
+    assert "Daily question is on" in set_up.stdout
+    assert "09:30 Asia/Kathmandu" in set_up.stdout
+
+    listing = awsquiz("daily", "list", "--json", db=db)
+    assert listing.returncode == 0, listing.stderr
+    [row] = json.loads(listing.stdout)
+    assert row["channel"] == CHANNEL
+    assert row["topics"] == ["lambda"]
+    assert row["next_post_local"].endswith("09:30:00+05:45")
+    assert row["next_post_utc"].endswith("03:45:00+00:00")
+
+    posted = awsquiz("daily", "run-once", "--channel", CHANNEL, db=db)
+    assert posted.returncode == 0, posted.stderr
+    assert "Daily question · AWS Lambda" in posted.stdout
+    assert f"daily {CHANNEL}: posted" in posted.stdout
+    again = awsquiz("daily", "run-once", "--channel", CHANNEL, db=db)
+    assert f"daily {CHANNEL}: already_claimed" in again.stdout  # once per local day
+    assert again.returncode == 1
+
+    off = awsquiz("daily", "off", "--channel", CHANNEL, db=db)
+    assert "Daily question is off" in off.stdout
+    assert json.loads(awsquiz("daily", "list", "--json", db=db).stdout)[0]["enabled"] is False
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--time", "25:00", "Use HH:MM in 24-hour time"),
+        ("--time", "9am?", "Use HH:MM in 24-hour time"),
+        ("--timezone", "Mars/Olympus", "IANA"),
+        ("--topic", "quantum", "Unknown topic 'quantum'"),
+    ],
+)
+def test_daily_set_refuses_bad_input_and_keeps_the_old_schedule(
+    db: Path, option: str, value: str, message: str
+) -> None:
+    base = ["daily", "set", "--channel", CHANNEL, "--time", "08:00", "--timezone", "UTC"]
+    assert awsquiz(*base, db=db).returncode == 0
+    bad = [*base]
+    if option in bad:
+        bad[bad.index(option) + 1] = value
+    else:
+        bad += [option, value]
+    result = awsquiz(*bad, db=db)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    [row] = json.loads(awsquiz("daily", "list", "--json", db=db).stdout)
+    assert (row["post_time"], row["timezone"], row["topics"]) == ("08:00", "UTC", [])
+
+
+def test_daily_channel_must_name_platform_workspace_and_channel(db: Path) -> None:
+    result = awsquiz("daily", "off", "--channel", "C42", db=db)
+    assert result.returncode == 2
+    assert "PLATFORM:WORKSPACE:CHANNEL" in result.stderr
