@@ -166,15 +166,13 @@ class InterviewService:
         item = self.catalog.question(state.current_question_id)
         grade = self.quiz.grade(item, cleaned, state.hints_used)
         await self.store.record_attempt(
-            NewAttempt(
-                user=user,
-                question_id=item.id,
-                topic_id=item.topic_id,
-                difficulty=item.difficulty,
-                answer=cleaned,
-                grade=grade,
-                source=Source.INTERVIEW,
-                created_at=self.clock.now(),
+            NewAttempt.of(
+                user,
+                item,
+                cleaned,
+                grade,
+                Source.INTERVIEW,
+                self.clock.now(),
                 hints_used=state.hints_used,
                 channel=state.channel,
             )

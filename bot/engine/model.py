@@ -99,6 +99,33 @@ class NewAttempt:
     hints_used: int = 0
     channel: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        user: UserRef,
+        question: Question,
+        answer: str,
+        grade: Grade,
+        source: Source,
+        at: datetime,
+        *,
+        hints_used: int = 0,
+        channel: str | None = None,
+    ) -> NewAttempt:
+        """The attempt of `user` answering `question`."""
+        return cls(
+            user=user,
+            question_id=question.id,
+            topic_id=question.topic_id,
+            difficulty=question.difficulty,
+            answer=answer,
+            grade=grade,
+            source=source,
+            created_at=at,
+            hints_used=hints_used,
+            channel=channel,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:

@@ -139,15 +139,13 @@ class QuizService:
         item = self.catalog.question(opened.question_id)
         grade = self.grade(item, cleaned, opened.hints_used)
         await self.store.record_attempt(
-            NewAttempt(
-                user=user,
-                question_id=item.id,
-                topic_id=item.topic_id,
-                difficulty=item.difficulty,
-                answer=cleaned,
-                grade=grade,
-                source=opened.source,
-                created_at=self.clock.now(),
+            NewAttempt.of(
+                user,
+                item,
+                cleaned,
+                grade,
+                opened.source,
+                self.clock.now(),
                 hints_used=opened.hints_used,
                 channel=opened.channel,
             )

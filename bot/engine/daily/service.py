@@ -346,15 +346,13 @@ class DailyService:
         item = self.catalog.question(post.question_id)
         grade = self.quiz.grade(item, cleaned)
         stored = await self.store.record_daily_attempt(
-            NewAttempt(
-                user=user,
-                question_id=item.id,
-                topic_id=item.topic_id,
-                difficulty=item.difficulty,
-                answer=cleaned,
-                grade=grade,
-                source=Source.DAILY,
-                created_at=self.clock.now(),
+            NewAttempt.of(
+                user,
+                item,
+                cleaned,
+                grade,
+                Source.DAILY,
+                self.clock.now(),
                 channel=post.channel.channel,
             ),
             post.id,
