@@ -31,6 +31,7 @@ from storage.database import create_engine, upgrade_engine
 from storage.dialect import upsert_insert
 from storage.tables import (
     AttemptRow,
+    DeliveredEventRow,
     InterviewSessionRow,
     OpenQuestionRow,
     QuestionViewRow,
@@ -263,6 +264,21 @@ class SqlStore(SqlDailyStore):
             updated_at=row.updated_at,
         )
 
+    # -- delivered events -------------------------------------------------------------------
+
+    async def first_delivery(self, platform: str, event_id: str, at: datetime) -> bool:
+        """Record the event; True for its first delivery only, across processes."""
+        statement = (
+            upsert_insert(self._engine, DeliveredEventRow)
+            .values(platform=platform, event_id=event_id, received_at=at)
+            .on_conflict_do_nothing(
+                index_elements=[DeliveredEventRow.platform, DeliveredEventRow.event_id]
+            )
+            .returning(DeliveredEventRow.id)
+        )
+        async with self._write() as session:
+            return await session.scalar(statement) is not None
+
 
 async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     """Open a SqlStore on `url`, migrating the schema to the newest version first."""
@@ -287,8 +303,8 @@ def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:
 
 
 if TYPE_CHECKING:
-    from bot.engine.ports import DailyStore, Store
+    from bot.engine.ports import DailyStore, EventLog, Store
 
-    def _serves_both_ports(store: SqlStore) -> tuple[Store, DailyStore]:
-        # Never called: mypy proves here that one SqlStore object serves the engine's two ports.
-        return store, store
+    def _serves_every_port(store: SqlStore) -> tuple[Store, DailyStore, EventLog]:
+        # Never called: mypy proves here that one SqlStore object serves the engine's ports.
+        return store, store, store

@@ -255,3 +255,21 @@ class DailyPostRow(Base):
     closes_at: Mapped[datetime | None]
     revealed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeliveredEventRow(Base):
+    """A platform event already handled: platforms retry deliveries, and a retry must not count.
+
+    The unique (platform, event_id) decides which delivery is the first, across processes.
+    """
+
+    __tablename__ = "delivered_events"
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id"),
+        Index(None, "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(PLATFORM_LENGTH))
+    event_id: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH))
+    received_at: Mapped[datetime]

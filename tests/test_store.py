@@ -567,3 +567,14 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path
 
     assert (journal, foreign_keys) == ("wal", 1)
     assert timeout > 0
+
+
+async def test_only_the_first_delivery_of_an_event_counts_even_concurrently(
+    store: SqlStore,
+) -> None:
+    at = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+    firsts = await asyncio.gather(*(store.first_delivery("slack", "Ev1", at) for _ in range(20)))
+    assert firsts.count(True) == 1
+    assert await store.first_delivery("slack", "Ev1", at) is False
+    assert await store.first_delivery("discord", "Ev1", at) is True  # scoped by platform
+    assert await store.first_delivery("slack", "Ev2", at) is True

@@ -226,3 +226,11 @@ class DailyStore(Protocol):
     ) -> Sequence[tuple[date, int | None]]:
         """Return the channel's last `limit` posted days, newest first, with the user's score."""
         ...
+
+
+class EventLog(Protocol):
+    """Remembers platform event ids: platforms retry deliveries, and a retry must not count."""
+
+    async def first_delivery(self, platform: str, event_id: str, at: datetime) -> bool:
+        """Record the event; True for its first delivery only, across processes."""
+        ...
