@@ -16,6 +16,7 @@ from bot.engine.errors import (
     InvalidOptionError,
     NoOpenQuestionError,
     NoQuestionsError,
+    StaleQuestionError,
     UnknownDifficultyError,
     UnknownTopicError,
 )
@@ -599,3 +600,16 @@ async def test_one_question_answered_twenty_times_at_once_is_graded_once(
     refused = [r for r in results if isinstance(r, NoOpenQuestionError)]
     assert (len(graded), len(refused)) == (1, 19)
     assert len(await store.attempts(ALICE)) == 1
+
+
+async def test_an_answer_for_a_replaced_question_is_refused_and_keeps_the_newer_one(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    quiz = QuizService(catalog, Grader(), store, clock, random.Random(5))
+    user = UserRef("slack", "T1", "UQ", "q")
+    first = await quiz.ask(user, topic="ecs")
+    second = await quiz.ask(user, topic="s3")
+    with pytest.raises(StaleQuestionError):
+        await quiz.answer(user, "binpack spread random", question_id=first.question_id)
+    graded = await quiz.answer(user, "buckets and objects", question_id=second.question_id)
+    assert graded.question_id == second.question_id

@@ -112,3 +112,13 @@ class ChatPostError(AwsquizError):
         self.transient = transient
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class StaleQuestionError(AwsquizError):
+    """An answer arrived for a question the user has since replaced with another."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "That question is no longer your open one: you asked for another since. "
+            "Answer the newer question, or ask again."
+        )

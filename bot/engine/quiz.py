@@ -17,6 +17,7 @@ from bot.engine.errors import (
     InvalidOptionError,
     NoOpenQuestionError,
     NoQuestionsError,
+    StaleQuestionError,
 )
 from bot.engine.grading import Grader, verdict_for
 from bot.engine.model import (
@@ -130,9 +131,17 @@ class QuizService:
         recent = await self.store.recently_asked(user, RECENT_HISTORY)
         return freshest(pool, recent, self.rng, count)
 
-    async def answer(self, user: UserRef, text: str) -> Reply:
-        """Grade the answer to the user's open question, store it and explain the grade."""
+    async def answer(self, user: UserRef, text: str, *, question_id: str | None = None) -> Reply:
+        """Grade the answer to the user's open question, store it and explain the grade.
+
+        With `question_id` (a modal opened from that question's button), an answer to a question
+        the user has since replaced is refused and the newer open question kept.
+        """
         cleaned = clean_answer(text, self.max_answer_chars)
+        if question_id is not None:
+            current = await self.store.open_question(user)
+            if current is not None and current.question_id != question_id:
+                raise StaleQuestionError()
         opened = await self.store.take_open_question(user)
         if opened is None:
             raise NoOpenQuestionError()
