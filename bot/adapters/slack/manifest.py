@@ -1,0 +1,155 @@
+"""The Slack app manifest: paste it into api.slack.com/apps to create the app in one step."""
+
+from __future__ import annotations
+
+import json
+from typing import Final, NotRequired, TypedDict
+
+SLASH_COMMAND: Final = "/awsquiz"
+COMMAND_DESCRIPTION: Final = "AWS and DevOps interview practice: questions, grades, interviews"
+COMMAND_USAGE_HINT: Final = "[topic] [level] | answer ... | interview ... | daily on HH:MM | help"
+APP_DESCRIPTION: Final = "Interview practice for AWS and DevOps, graded at once."
+BACKGROUND_COLOR: Final = "#232f3e"
+BOT_SCOPES: Final = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "im:history",
+    "im:write",
+    "users:read",
+    "channels:join",
+    "channels:read",
+    "groups:read",
+)
+BOT_EVENTS: Final = ("app_home_opened", "message.im")
+
+
+class DisplayInformation(TypedDict):
+    """How the app presents itself."""
+
+    name: str
+    description: str
+    background_color: str
+
+
+class BotUser(TypedDict):
+    """The bot user's name and presence."""
+
+    display_name: str
+    always_online: bool
+
+
+class SlashCommand(TypedDict):
+    """One slash command; url only in HTTP mode (Socket Mode delivers over the socket)."""
+
+    command: str
+    description: str
+    usage_hint: str
+    should_escape: bool
+    url: NotRequired[str]
+
+
+class AppHome(TypedDict):
+    """Which App Home tabs exist."""
+
+    home_tab_enabled: bool
+    messages_tab_enabled: bool
+    messages_tab_read_only_enabled: bool
+
+
+class Features(TypedDict):
+    """Bot user, slash commands and App Home."""
+
+    bot_user: BotUser
+    slash_commands: list[SlashCommand]
+    app_home: AppHome
+
+
+class Scopes(TypedDict):
+    """OAuth scopes of the bot token."""
+
+    bot: list[str]
+
+
+class OAuthConfig(TypedDict):
+    """What the bot token may do."""
+
+    scopes: Scopes
+
+
+class EventSubscriptions(TypedDict):
+    """Events the bot receives."""
+
+    bot_events: list[str]
+    request_url: NotRequired[str]
+
+
+class Interactivity(TypedDict):
+    """Buttons and modals."""
+
+    is_enabled: bool
+    request_url: NotRequired[str]
+
+
+class Settings(TypedDict):
+    """Delivery: Socket Mode, or HTTP request URLs."""
+
+    event_subscriptions: EventSubscriptions
+    interactivity: Interactivity
+    org_deploy_enabled: bool
+    socket_mode_enabled: bool
+    token_rotation_enabled: bool
+
+
+class Manifest(TypedDict):
+    """A Slack app manifest."""
+
+    display_information: DisplayInformation
+    features: Features
+    oauth_config: OAuthConfig
+    settings: Settings
+
+
+def manifest(name: str = "awsquiz", request_url: str | None = None) -> Manifest:
+    """The app manifest: Socket Mode without request_url, HTTP mode (all URLs) with one."""
+    command = SlashCommand(
+        command=SLASH_COMMAND,
+        description=COMMAND_DESCRIPTION,
+        usage_hint=COMMAND_USAGE_HINT,
+        # Escaped text turns @mentions into <@U123|name>, which `stats` needs to read a user id.
+        should_escape=True,
+    )
+    events = EventSubscriptions(bot_events=list(BOT_EVENTS))
+    interactivity = Interactivity(is_enabled=True)
+    if request_url is not None:
+        command["url"] = request_url
+        events["request_url"] = request_url
+        interactivity["request_url"] = request_url
+    return Manifest(
+        display_information=DisplayInformation(
+            name=name, description=APP_DESCRIPTION, background_color=BACKGROUND_COLOR
+        ),
+        features=Features(
+            bot_user=BotUser(display_name=name, always_online=True),
+            slash_commands=[command],
+            app_home=AppHome(
+                home_tab_enabled=True,
+                messages_tab_enabled=True,
+                # Interviews happen in the Messages tab, so members must be able to type there.
+                messages_tab_read_only_enabled=False,
+            ),
+        ),
+        oauth_config=OAuthConfig(scopes=Scopes(bot=list(BOT_SCOPES))),
+        settings=Settings(
+            event_subscriptions=events,
+            interactivity=interactivity,
+            org_deploy_enabled=False,
+            socket_mode_enabled=request_url is None,
+            token_rotation_enabled=False,
+        ),
+    )
+
+
+def manifest_json(name: str = "awsquiz", request_url: str | None = None) -> str:
+    """The manifest as indented JSON, the format Slack's app creation page accepts."""
+    return json.dumps(manifest(name, request_url), indent=2, ensure_ascii=False)
