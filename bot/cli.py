@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the chat bots configured in the environment")
     run.set_defaults(handler=_run)
+
+    slack = commands.add_parser("slack", help="Slack app set-up")
+    slack_commands = slack.add_subparsers(required=True, metavar="ACTION")
+    manifest = slack_commands.add_parser("manifest", help="print the Slack app manifest (JSON)")
+    manifest.add_argument("--request-url", help="HTTP mode: https://HOST/slack/events")
+    manifest.set_defaults(handler=_slack_manifest)
     return parser
 
 
@@ -418,10 +424,15 @@ def _daily_run_once(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(go())
 
 
-def _run(_: argparse.Namespace, __: Settings) -> int:
-    Console(stderr=True, highlight=False, soft_wrap=True).print(
-        "awsquiz: no chat platform is configured. Set SLACK_BOT_TOKEN (Slack) or DISCORD_TOKEN "
-        "(Discord); to practise without chat tokens, run `awsquiz practice`.",
-        markup=False,
-    )
-    return EXIT_USAGE
+def _run(_: argparse.Namespace, settings: Settings) -> int:
+    from bot.runner import run  # imports the chat platforms only when they are run
+
+    asyncio.run(run(settings))
+    return EXIT_OK
+
+
+def _slack_manifest(args: argparse.Namespace, _: Settings) -> int:
+    from bot.adapters.slack.manifest import manifest_json
+
+    sys.stdout.write(manifest_json(request_url=args.request_url) + "\n")
+    return EXIT_OK

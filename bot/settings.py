@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.engine.daily.service import DailyConfig
@@ -18,6 +18,8 @@ from bot.engine.quiz import MAX_ANSWER_CHARS
 
 ENV_FILE: Final = ".env"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SLACK_API_URL: Final = "https://slack.com/api/"
+SLACK_ROLES: Final = frozenset({"admin", "owner", "primary_owner"})
 
 
 class Settings(BaseSettings):
@@ -40,6 +42,14 @@ class Settings(BaseSettings):
     )
     awsquiz_daily_catch_up_minutes: int = Field(default=120, ge=0, le=24 * 60)
     awsquiz_daily_concurrency: int = Field(default=50, ge=1, le=1000)
+    slack_bot_token: SecretStr | None = Field(default=None, description="xoxb- bot token.")
+    slack_app_token: SecretStr | None = Field(default=None, description="xapp- token: Socket Mode.")
+    slack_signing_secret: SecretStr | None = Field(default=None, description="HTTP mode.")
+    slack_api_url: str = Field(default=SLACK_API_URL, description="Slack Web API base URL.")
+    slack_admin_roles: str = Field(
+        default="admin,owner", description="Slack roles allowed to change daily schedules."
+    )
+    port: int = Field(default=3000, ge=1, le=65535, description="HTTP mode listens here.")
     log_level: str = Field(default="WARNING")
 
     @field_validator("log_level")
@@ -49,6 +59,22 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return level
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_admin_roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        roles = {role.strip().lower() for role in value.split(",") if role.strip()}
+        unknown = roles - SLACK_ROLES
+        if not roles or unknown:
+            raise ValueError(f"use a comma-separated subset of {', '.join(sorted(SLACK_ROLES))}")
+        return ",".join(sorted(roles))
 
     @property
     def content_dirs(self) -> tuple[Path, ...]:

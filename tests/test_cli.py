@@ -289,3 +289,25 @@ def test_daily_channel_must_name_platform_workspace_and_channel(db: Path) -> Non
     result = awsquiz("daily", "off", "--channel", "C42", db=db)
     assert result.returncode == 2
     assert "PLATFORM:WORKSPACE:CHANNEL" in result.stderr
+
+
+def test_slack_manifest_is_one_paste_for_socket_mode_or_http(db: Path) -> None:
+    socket = awsquiz("slack", "manifest", db=db)
+    assert socket.returncode == 0, socket.stderr
+    manifest = json.loads(socket.stdout)
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["features"]["slash_commands"][0]["command"] == "/awsquiz"
+    assert "chat:write" in manifest["oauth_config"]["scopes"]["bot"]
+
+    http = awsquiz("slack", "manifest", "--request-url", "https://bot.example/slack/events", db=db)
+    settings = json.loads(http.stdout)["settings"]
+    assert settings["socket_mode_enabled"] is False
+    assert settings["interactivity"]["request_url"] == "https://bot.example/slack/events"
+
+
+def test_run_with_a_bot_token_but_no_way_to_connect_names_what_is_missing(db: Path) -> None:
+    result = awsquiz("run", env={"SLACK_BOT_TOKEN": "xoxb-secret-value"}, db=db)
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr
+    assert "SLACK_SIGNING_SECRET" in result.stderr
+    assert "xoxb-secret-value" not in result.stderr + result.stdout  # secrets never echoed

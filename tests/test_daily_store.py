@@ -712,9 +712,9 @@ async def test_migration_0002_applies_on_0001_keeps_data_and_downgrades(database
             for statement in SEED_0001:
                 await connection.execute(text(statement))
         async with engine.begin() as connection:
-            await connection.run_sync(_migrate, "up", "head")
+            await connection.run_sync(_migrate, "up", "0002")
         async with engine.begin() as connection:
-            await connection.run_sync(_migrate, "up", "head")  # idempotent
+            await connection.run_sync(_migrate, "up", "0002")  # idempotent
         async with engine.connect() as connection:
             upgraded = await connection.run_sync(_schema)
             carried_sql = "SELECT a.score, a.daily_post_id, p.error, p.message_id"
@@ -728,7 +728,7 @@ async def test_migration_0002_applies_on_0001_keeps_data_and_downgrades(database
             kept = (await connection.execute(text("SELECT score FROM attempts"))).scalars().all()
             posts = (await connection.execute(text("SELECT message_id FROM daily_posts"))).all()
         async with engine.begin() as connection:
-            await connection.run_sync(_migrate, "up", "head")
+            await connection.run_sync(_migrate, "up", "0002")
         async with engine.connect() as connection:
             again = await connection.run_sync(_schema)
     finally:

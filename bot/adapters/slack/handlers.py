@@ -1,0 +1,401 @@
+"""Slack listeners: each acks at once, then turns one Slack payload into one engine call.
+
+Every reply goes through `render`, which escapes user text, so nothing echoed can ping.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack import commands, render
+from bot.adapters.slack.ids import (
+    ACTION_IDS,
+    ANSWER_BLOCK,
+    ANSWER_INPUT,
+    ANSWER_MODAL_CALLBACK,
+    DAILY_VALUE_PREFIX,
+)
+from bot.app import Services
+from bot.engine import replies
+from bot.engine.daily.model import ChannelRef
+from bot.engine.errors import AwsquizError, InvalidOptionError, UnknownTopicError
+from bot.engine.model import Source, UserRef
+from bot.engine.quiz import clean_answer, parse_period
+from bot.engine.reply import ActionKind, Reply, Tone
+
+PLATFORM: Final = "slack"
+DEFAULT_ADMIN_ROLES: Final = frozenset({"admin", "owner"})
+DM_PREFIX: Final = "D"
+"""Slack ids of direct-message channels start with D."""
+
+log = logging.getLogger(__name__)
+
+Respond = Callable[..., Awaitable[Any]]
+Ack = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SlackOptions:
+    """What the Slack listeners need besides the engine."""
+
+    admin_roles: frozenset[str] = DEFAULT_ADMIN_ROLES
+    max_answer_chars: int = 3000
+
+
+class SlackHandlers:
+    """The listeners of the Slack app, bound to one set of engine services."""
+
+    def __init__(self, services: Services, options: SlackOptions | None = None) -> None:
+        self.services = services
+        self.options = options or SlackOptions()
+
+    def register(self, app: AsyncApp) -> None:
+        """Attach every listener to `app`."""
+        app.command("/awsquiz")(self.on_command)
+        app.action(ACTION_IDS[ActionKind.ANSWER])(self.on_answer_button)
+        app.action(ACTION_IDS[ActionKind.HINT])(self.on_hint_button)
+        app.action(ACTION_IDS[ActionKind.SKIP])(self.on_skip_button)
+        app.action(ACTION_IDS[ActionKind.STOP])(self.on_stop_button)
+        app.action(ACTION_IDS[ActionKind.START_INTERVIEW])(self.on_start_interview_button)
+        app.view(ANSWER_MODAL_CALLBACK)(self.on_answer_submitted)
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home_opened)
+
+    # -- /awsquiz ------------------------------------------------------------------------
+
+    async def on_command(
+        self, ack: Ack, command: dict[str, Any], respond: Respond, client: AsyncWebClient
+    ) -> None:
+        """`/awsquiz ...`: ack, then run the subcommand and answer privately."""
+        await ack()
+        user = UserRef(
+            PLATFORM, command["team_id"], command["user_id"], command.get("user_name", "")
+        )
+        channel = ChannelRef(PLATFORM, command["team_id"], command["channel_id"])
+        parsed = commands.parse(command.get("text", ""), self._is_topic)
+        try:
+            answers = await self._run(parsed, user, channel, client)
+        except AwsquizError as error:
+            answers = [replies.error(str(error))]
+        # Practice is personal: only a leaderboard, asked for to share, goes to the channel.
+        public = isinstance(parsed, commands.Leaderboard)
+        for reply in answers:
+            await respond(
+                blocks=render.blocks(reply),
+                text=render.fallback_text(reply),
+                response_type="in_channel" if public and not reply.ephemeral else "ephemeral",
+            )
+
+    async def _run(
+        self,
+        parsed: commands.Command,
+        user: UserRef,
+        channel: ChannelRef,
+        client: AsyncWebClient,
+    ) -> Sequence[Reply]:
+        quiz, daily = self.services.quiz, self.services.daily
+        match parsed:
+            case commands.Ask(topic=topic, difficulty=difficulty):
+                return [
+                    await quiz.ask(
+                        user,
+                        topic=topic,
+                        difficulty=difficulty,
+                        source=Source.SLASH,
+                        channel=channel.channel,
+                    )
+                ]
+            case commands.Answer(text=text):
+                return [await quiz.answer(user, text)]
+            case commands.Hint():
+                return [await quiz.hint(user)]
+            case commands.Skip():
+                return [await quiz.skip(user)]
+            case commands.Topics():
+                return [quiz.topics()]
+            case commands.Stats(user_id=other):
+                target = UserRef(PLATFORM, user.workspace, other) if other else user
+                return [await quiz.stats(target)]
+            case commands.Leaderboard(period=period):
+                return [await quiz.leaderboard(PLATFORM, user.workspace, parse_period(period))]
+            case commands.Interview(topics=topics, questions=questions):
+                return await self._start_interview(client, user, topics, questions)
+            case commands.DailyOn(time=at, timezone=zone):
+                profile = await self._profile(client, user)
+                return [
+                    await daily.subscribe(
+                        channel,
+                        actor=user,
+                        is_admin=self._is_admin(profile),
+                        post_time=at,
+                        timezone=zone or str(profile.get("tz") or "UTC"),
+                    )
+                ]
+            case commands.DailyOff():
+                profile = await self._profile(client, user)
+                return [
+                    await daily.unsubscribe(channel, actor=user, is_admin=self._is_admin(profile))
+                ]
+            case commands.DailyStatus():
+                return [await daily.status(channel)]
+            case commands.Help(unknown=unknown):
+                return [_help(unknown)]
+        return [_help(None)]
+
+    # -- buttons and the answer modal ------------------------------------------------------
+
+    async def on_answer_button(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """Answer: open a modal with a multi-line box (the trigger id lives 3 s: open it first)."""
+        await ack()
+        value = str(body["actions"][0]["value"])
+        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
+            "channel_id"
+        )
+        try:
+            prompt = await self._prompt_for(value)
+        except AwsquizError as error:
+            await self._tell(client, _user(body), channel, replies.error(str(error)))
+            return
+        metadata = json.dumps({"value": value, "channel": channel})
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view=render.answer_modal(prompt, metadata, self.options.max_answer_chars),  # type: ignore[arg-type]
+        )
+
+    async def on_answer_submitted(
+        self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The modal's answer: refuse empty or over-long text in the modal, else grade privately."""
+        text = view["state"]["values"][ANSWER_BLOCK][ANSWER_INPUT].get("value") or ""
+        try:
+            clean_answer(text, self.options.max_answer_chars)
+        except AwsquizError as error:
+            await ack(response_action="errors", errors={ANSWER_BLOCK: str(error)})
+            return
+        await ack()
+        metadata = json.loads(view.get("private_metadata") or "{}")
+        value, channel = str(metadata.get("value", "")), metadata.get("channel")
+        user = _user(body)
+        try:
+            if value.startswith(DAILY_VALUE_PREFIX):
+                post_id = int(value.removeprefix(DAILY_VALUE_PREFIX))
+                reply = await self.services.daily.answer(user, post_id, text)
+            else:
+                reply = await self.services.quiz.answer(user, text, question_id=value or None)
+        except AwsquizError as error:
+            reply = replies.error(str(error))
+        await self._tell(client, user, channel, reply)
+
+    async def on_hint_button(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Hint: in an interview DM it helps the interview; elsewhere the open question."""
+        await ack()
+        user = _user(body)
+        interviews = self.services.interviews
+        try:
+            if _in_dm(body) and await interviews.is_active(user):
+                reply = await interviews.hint(user)
+            else:
+                reply = await self.services.quiz.hint(user)
+        except AwsquizError as error:
+            reply = replies.error(str(error))
+        await _respond(respond, reply)
+
+    async def on_skip_button(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Skip: drop the question and show its reference answer."""
+        await ack()
+        user = _user(body)
+        interviews = self.services.interviews
+        try:
+            if _in_dm(body) and await interviews.is_active(user):
+                answers = await interviews.skip(user)
+            else:
+                answers = [await self.services.quiz.skip(user)]
+        except AwsquizError as error:
+            answers = [replies.error(str(error))]
+        for reply in answers:
+            await _respond(respond, reply)
+
+    async def on_stop_button(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Stop: end the interview with its summary."""
+        await ack()
+        try:
+            reply = await self.services.interviews.stop(_user(body))
+        except AwsquizError as error:
+            reply = replies.error(str(error))
+        await _respond(respond, reply)
+
+    async def on_start_interview_button(
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The App Home's Start interview button."""
+        await ack()
+        user = _user(body)
+        try:
+            await self._start_interview(client, user, (), None)
+        except AwsquizError as error:
+            await self._tell(client, user, None, replies.error(str(error)))
+
+    # -- events ----------------------------------------------------------------------------
+
+    async def on_message(
+        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """A DM to the bot: the next answer (or hint, skip, stop) of the user's interview."""
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        if not await self._first_delivery(body):
+            return  # Slack retried an event we already handled: never score twice
+        user = UserRef(PLATFORM, body.get("team_id") or event.get("team", ""), event["user"])
+        interviews = self.services.interviews
+        expired = await interviews.expire_if_idle(user)
+        if expired is not None:
+            await self._post(client, event["channel"], expired)
+            return
+        if not await interviews.is_active(user):
+            await self._post(client, event["channel"], _no_interview())
+            return
+        try:
+            answers = await interviews.handle(user, event.get("text") or "")
+        except AwsquizError as error:
+            answers = [replies.error(str(error))]
+        for reply in answers:
+            await self._post(client, event["channel"], reply)
+
+    async def on_home_opened(
+        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """The App Home tab: the member's stats and a Start interview button."""
+        if event.get("tab", "home") != "home":
+            return
+        user = UserRef(PLATFORM, body.get("team_id", ""), event["user"])
+        stats = await self.services.quiz.stats(user)
+        running = await self.services.interviews.is_active(user)
+        await client.views_publish(
+            user_id=event["user"],
+            view=render.home_view(stats, running),  # type: ignore[arg-type]
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _start_interview(
+        self,
+        client: AsyncWebClient,
+        user: UserRef,
+        topics: Sequence[str],
+        questions: int | None,
+    ) -> list[Reply]:
+        """Open a DM with the user and run the interview there."""
+        interviews = self.services.interviews
+        started = await interviews.start(user, topics, questions or 5, channel=None)
+        opened = await client.conversations_open(users=user.user)
+        dm = str(opened["channel"]["id"])
+        for reply in started:
+            await self._post(client, dm, reply)
+        return [Reply(title="Interview started", text="Check your direct messages with me.")]
+
+    async def _prompt_for(self, value: str) -> str:
+        if not value.startswith(DAILY_VALUE_PREFIX):
+            return self.services.catalog.question(value).prompt
+        post = await self.services.store.daily_post(int(value.removeprefix(DAILY_VALUE_PREFIX)))
+        if post is None:
+            raise InvalidOptionError("That daily question no longer exists.")
+        return self.services.catalog.question(post.question_id).prompt
+
+    async def _tell(
+        self, client: AsyncWebClient, user: UserRef, channel: str | None, reply: Reply
+    ) -> None:
+        """Show a reply to one user only: ephemeral in a channel, else in their DM."""
+        if channel and not channel.startswith(DM_PREFIX):
+            await client.chat_postEphemeral(
+                channel=channel,
+                user=user.user,
+                blocks=render.blocks(reply),  # type: ignore[arg-type]
+                text=render.fallback_text(reply),
+            )
+            return
+        opened = await client.conversations_open(users=user.user)
+        await self._post(client, str(opened["channel"]["id"]), reply)
+
+    @staticmethod
+    async def _post(client: AsyncWebClient, channel: str, reply: Reply) -> None:
+        await client.chat_postMessage(
+            channel=channel,
+            blocks=render.blocks(reply),  # type: ignore[arg-type]
+            text=render.fallback_text(reply),
+            unfurl_links=False,
+        )
+
+    async def _profile(self, client: AsyncWebClient, user: UserRef) -> dict[str, Any]:
+        response = await client.users_info(user=user.user)
+        profile: dict[str, Any] = response["user"]
+        return profile
+
+    def _is_admin(self, profile: dict[str, Any]) -> bool:
+        roles = {
+            role
+            for role, flag in (
+                ("admin", "is_admin"),
+                ("owner", "is_owner"),
+                ("primary_owner", "is_primary_owner"),
+            )
+            if profile.get(flag)
+        }
+        return bool(roles & self.options.admin_roles)
+
+    def _is_topic(self, text: str) -> bool:
+        try:
+            self.services.catalog.find_topic(text)
+        except UnknownTopicError:
+            return False
+        return True
+
+    async def _first_delivery(self, body: dict[str, Any]) -> bool:
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        now = self.services.quiz.clock.now()
+        return await self.services.store.first_delivery(PLATFORM, str(event_id), now)
+
+
+def _user(body: dict[str, Any]) -> UserRef:
+    """The Slack user of an interaction payload, scoped by their team."""
+    person = body["user"]
+    team = (body.get("team") or {}).get("id") or person.get("team_id", "")
+    return UserRef(PLATFORM, team, person["id"], person.get("username") or person.get("name", ""))
+
+
+def _in_dm(body: dict[str, Any]) -> bool:
+    channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
+        "channel_id", ""
+    )
+    return str(channel).startswith(DM_PREFIX)
+
+
+async def _respond(respond: Respond, reply: Reply) -> None:
+    await respond(
+        blocks=render.blocks(reply),
+        text=render.fallback_text(reply),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+def _help(unknown: str | None) -> Reply:
+    prefix = f"I don't know `{unknown}`. " if unknown else ""
+    return Reply(title="awsquiz help", text=prefix + commands.HELP_TEXT, tone=Tone.INFO)
+
+
+def _no_interview() -> Reply:
+    return Reply(
+        title="No interview running",
+        text="Start a mock interview with `/awsquiz interview [topics] [questions]`.",
+    )

@@ -1,0 +1,299 @@
+"""The Slack adapter through real slack-bolt over loopback, against the Slack API double."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import FixedClock
+from slack_double import (
+    BOT_TOKEN,
+    CHANNEL_ID,
+    SIGNING_SECRET,
+    TEAM_ID,
+    USER_ID,
+    SlackDouble,
+    block_actions,
+    connect_socket_mode,
+    message_im_event,
+    post_event,
+    post_interaction,
+    post_slash_command,
+    serve_bolt_http,
+    slash_command,
+    view_submission,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.app import SlackMode, build_app, web_client
+from bot.adapters.slack.chat import SlackChatAdapter
+from bot.adapters.slack.ids import ACTION_IDS, ANSWER_BLOCK, ANSWER_INPUT, ANSWER_MODAL_CALLBACK
+from bot.app import Services, open_services
+from bot.engine.daily.model import ChannelRef
+from bot.engine.model import Source, UserRef
+from bot.engine.reply import ActionKind, Reply
+from bot.settings import Settings, load_settings
+
+ALICE = UserRef("slack", TEAM_ID, USER_ID)
+ROOM = ChannelRef("slack", TEAM_ID, CHANNEL_ID)
+
+
+@dataclass
+class Rig:
+    """A Bolt app in HTTP mode, its engine services and the Slack double it talks to."""
+
+    double: SlackDouble
+    services: Services
+    url: str
+    clock: FixedClock
+
+    async def command(self, text: str, **fields: str) -> list[dict[str, object]]:
+        """Run `/awsquiz text` and return what it said through the response_url."""
+        before = len(self.double.responses)
+        status, _, _ = await post_slash_command(
+            self.url, SIGNING_SECRET, text=text, response_url=self.double.response_url, **fields
+        )
+        assert status == 200
+        posts = await self.double.wait_for_responses(count=before + 1)
+        return [p.body for p in posts[before:]]
+
+
+def settings_for(double: SlackDouble, database: Path) -> Settings:
+    return load_settings(
+        {
+            "DATABASE_URL": f"sqlite:///{database}",
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": double.api_url,
+        }
+    )
+
+
+async def running_app(double: SlackDouble, database: Path, clock: FixedClock) -> AsyncIterator[Rig]:
+    """Start awsquiz's Slack app on `database`; leaving the context is a bot restart."""
+    settings = settings_for(double, database)
+    client = web_client(BOT_TOKEN, double.api_url)
+
+    async def client_for(_: str) -> AsyncWebClient:
+        return client
+
+    adapters = {"slack": SlackChatAdapter(client_for)}
+    async with open_services(settings, adapters=adapters, clock=clock) as services:
+        app = build_app(services, client, SlackMode.from_settings(settings), settings)
+        async with serve_bolt_http(app) as url:
+            yield Rig(double, services, url, clock)
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[SlackDouble]:
+    async with SlackDouble() as running:
+        yield running
+
+
+@pytest.fixture
+async def rig(double: SlackDouble, tmp_path: Path, clock: FixedClock) -> AsyncIterator[Rig]:
+    async for started in running_app(double, tmp_path / "slack.db", clock):
+        yield started
+
+
+def text_of(body: object) -> str:
+    return json.dumps(body)
+
+
+async def test_slash_command_asks_a_question_privately_with_buttons(rig: Rig) -> None:
+    [body] = await rig.command("ecs")
+    assert body["response_type"] == "ephemeral"
+    blocks = body["blocks"]
+    assert isinstance(blocks, list)
+    buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [b["action_id"] for b in buttons] == [
+        ACTION_IDS[ActionKind.ANSWER],
+        ACTION_IDS[ActionKind.HINT],
+        ACTION_IDS[ActionKind.SKIP],
+    ]
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    assert opened.question_id.startswith("ecs/")
+    assert opened.source is Source.SLASH
+    assert buttons[0]["value"] == opened.question_id
+
+
+async def test_slash_answer_grades_and_stores_the_attempt(rig: Rig) -> None:
+    await rig.command("ask s3")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    reference = rig.services.catalog.question(opened.question_id).reference
+    [graded] = await rig.command(f"answer {reference}")
+    assert "Score 100/100" in text_of(graded) or "Score 9" in text_of(graded)
+    [attempt] = await rig.services.store.attempts(ALICE)
+    assert attempt.score >= 90
+    assert attempt.channel == CHANNEL_ID
+
+
+async def test_answer_button_opens_a_modal_and_the_grade_is_shown_only_to_the_answerer(
+    rig: Rig,
+) -> None:
+    await rig.command("ask lambda")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    click = block_actions(
+        action_id=ACTION_IDS[ActionKind.ANSWER],
+        value=opened.question_id,
+        response_url=rig.double.response_url,
+    )
+    status, _, _ = await post_interaction(rig.url, SIGNING_SECRET, click)
+    assert status == 200
+    [view_call] = await rig.double.wait_for("views.open")
+    view = view_call.params["view"]
+    assert view["callback_id"] == ANSWER_MODAL_CALLBACK
+    metadata = view["private_metadata"]
+
+    submission = view_submission(
+        callback_id=ANSWER_MODAL_CALLBACK,
+        values={ANSWER_BLOCK: {ANSWER_INPUT: "Stateless code triggered by events"}},
+        private_metadata=metadata,
+    )
+    status, _, _ = await post_interaction(rig.url, SIGNING_SECRET, submission)
+    assert status == 200
+    [ephemeral] = await rig.double.wait_for("chat.postEphemeral")
+    assert ephemeral.params["user"] == USER_ID
+    assert ephemeral.params["channel"] == CHANNEL_ID
+    assert "Score" in str(ephemeral.params["blocks"])
+    assert len(await rig.services.store.attempts(ALICE)) == 1
+
+
+async def test_an_empty_modal_answer_is_refused_in_the_modal_and_nothing_is_lost(
+    rig: Rig,
+) -> None:
+    await rig.command("ask ec2")
+    submission = view_submission(
+        callback_id=ANSWER_MODAL_CALLBACK,
+        values={ANSWER_BLOCK: {ANSWER_INPUT: "   "}},
+        private_metadata=json.dumps({"value": "x", "channel": CHANNEL_ID}),
+    )
+    status, body, _ = await post_interaction(rig.url, SIGNING_SECRET, submission)
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_action"] == "errors"
+    assert "empty" in answer["errors"][ANSWER_BLOCK]
+    assert await rig.services.store.open_question(ALICE) is not None
+
+
+async def test_mentions_in_echoed_text_never_ping(rig: Rig) -> None:
+    [body] = await rig.command("<!channel> @everyone <@U999> & more")
+    raw = text_of(body)
+    assert "<!channel>" not in raw
+    assert "<@U999>" not in raw
+    assert "&lt;!channel&gt;" in raw
+
+
+async def test_daily_on_needs_a_workspace_admin(rig: Rig) -> None:
+    rig.double.add_user(USER_ID, "alice", is_admin=False)
+    [refused] = await rig.command("daily on 09:30 Europe/Paris")
+    assert "Only workspace admins" in text_of(refused)
+    assert await rig.services.store.subscription(ROOM) is None
+
+    rig.double.add_user(USER_ID, "alice", is_admin=True)
+    [accepted] = await rig.command("daily on 09:30 Europe/Paris")
+    assert "Daily question is on" in text_of(accepted)
+    subscription = await rig.services.store.subscription(ROOM)
+    assert subscription is not None
+    assert subscription.timezone == "Europe/Paris"
+    [status] = await rig.command("daily status")
+    assert "09:30 Europe/Paris" in text_of(status)
+
+
+async def test_daily_post_answer_and_reveal_in_the_thread(rig: Rig) -> None:
+    rig.double.add_user(USER_ID, "alice", is_admin=True)
+    rig.clock.set(datetime(2025, 3, 3, 7, 0, tzinfo=UTC))
+    await rig.command("daily on 09:00 Europe/Paris")
+    rig.clock.set(datetime(2025, 3, 3, 8, 0, tzinfo=UTC))
+    report = await rig.services.daily.post_due()
+    assert len(report.outcomes) == 1
+    [posted] = rig.double.calls_to("chat.postMessage")
+    assert posted.params["channel"] == CHANNEL_ID
+    post = await rig.services.store.latest_post(ROOM)
+    assert post is not None
+    reference = rig.services.catalog.question(post.question_id).reference
+
+    submission = view_submission(
+        callback_id=ANSWER_MODAL_CALLBACK,
+        values={ANSWER_BLOCK: {ANSWER_INPUT: reference}},
+        private_metadata=json.dumps({"value": f"daily:{post.id}", "channel": CHANNEL_ID}),
+    )
+    await post_interaction(rig.url, SIGNING_SECRET, submission)
+    [private] = await rig.double.wait_for("chat.postEphemeral")
+    assert "Reveal" in str(private.params["blocks"])
+
+    rig.clock.set(post.closes_at + timedelta(minutes=1))
+    assert await rig.services.daily.reveal_due() == 1
+    reveal = rig.double.calls_to("chat.postMessage")[-1]
+    assert reveal.params["thread_ts"] == post.message_id
+    assert "Ranking (1 person answered)" in str(reveal.params["blocks"])
+
+
+async def test_a_daily_post_joins_a_public_channel_it_is_not_in(rig: Rig) -> None:
+    rig.double.respond("chat.postMessage", {"ok": False, "error": "not_in_channel"}, once=True)
+    adapter = rig.services.daily.adapters["slack"]
+    message_id = await adapter.post(ROOM, Reply(title="hello"))
+    assert message_id
+    assert [c.params["channel"] for c in rig.double.calls_to("conversations.join")] == [CHANNEL_ID]
+
+
+async def test_dm_interview_runs_to_its_summary_across_a_restart_and_ignores_retries(
+    double: SlackDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    database = tmp_path / "slack.db"
+    async for rig in running_app(double, database, clock):
+        await rig.command("interview lambda 2")
+        [dm_open] = await double.wait_for("conversations.open")
+        assert dm_open.params["users"] == USER_ID
+        first = message_im_event(text="Use provisioned concurrency and smaller packages")
+        dm = first["channel"]
+        await post_event(rig.url, SIGNING_SECRET, first, event_id="Ev1")
+        await double.wait_for("chat.postMessage", count=4)  # intro, q1, grade, q2
+        # Slack retries the same delivery: it must not be graded again.
+        await post_event(rig.url, SIGNING_SECRET, first, event_id="Ev1", retry_num=1)
+        assert len(await rig.services.store.attempts(ALICE)) == 1
+
+    async for rig in running_app(double, database, clock):  # the bot restarted
+        second = message_im_event(text="Least privilege IAM roles and VPC")
+        await post_event(rig.url, SIGNING_SECRET, second, event_id="Ev2")
+        posts = await double.wait_for("chat.postMessage", count=6)
+        assert all(p.params["channel"] == dm for p in posts[1:])
+        assert "Interview summary" in str(posts[-1].params["blocks"])
+        attempts = await rig.services.store.attempts(ALICE)
+        assert [a.source for a in attempts] == [Source.INTERVIEW, Source.INTERVIEW]
+
+
+async def test_a_bad_signature_is_rejected(rig: Rig) -> None:
+    status, _, _ = await post_slash_command(
+        rig.url, "not-the-secret", text="ecs", response_url=rig.double.response_url
+    )
+    assert status == 401
+    assert await rig.services.store.open_question(ALICE) is None
+
+
+@pytest.mark.usefixtures("no_proxy")
+async def test_socket_mode_slash_command(rig: Rig) -> None:
+    settings = settings_for(rig.double, Path("unused"))
+    client = web_client(BOT_TOKEN, rig.double.api_url)
+    mode = SlackMode(bot_token=BOT_TOKEN, app_token="xapp-test", signing_secret=None)
+    app = build_app(rig.services, client, mode, settings)
+    async with connect_socket_mode(app, rig.double):
+        envelope = await rig.double.socket_send(
+            "slash_commands", slash_command(text="topics", response_url=rig.double.response_url)
+        )
+        await rig.double.socket_ack(envelope)
+        [topics] = await rig.double.wait_for_responses(count=1)
+        assert "10 topics" in text_of(topics.body)
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
