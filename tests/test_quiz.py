@@ -474,6 +474,11 @@ async def test_a_gap_day_restarts_the_streak(
 # -- leaderboard ------------------------------------------------------------------------------
 
 
+def rows(board: Reply) -> list[str]:
+    """A leaderboard as lines: rank, person (by display name) and value."""
+    return [f"{f.name} {f.user.display_name if f.user else '?'}: {f.value}" for f in board.fields]
+
+
 @pytest.mark.parametrize(
     ("name", "period"),
     [("week", Period.WEEK), (" Month ", Period.MONTH), ("ALL", Period.ALL)],
@@ -501,18 +506,19 @@ async def test_leaderboard_periods_roll_back_from_now(
     boards = {period: await placement_quiz.leaderboard("slack", "T1", period) for period in Period}
 
     assert boards[Period.WEEK].title == "Leaderboard · last 7 days"
-    assert boards[Period.WEEK].text == "1. Carol: 100 points (1 answers, average 100)"
+    assert rows(boards[Period.WEEK]) == ["1. Carol: 100 points · 1 answer · average 100"]
     assert boards[Period.MONTH].title == "Leaderboard · last 30 days"
-    assert boards[Period.MONTH].text.splitlines() == [
-        "1. Bob: 100 points (1 answers, average 100)",
-        "2. Carol: 100 points (1 answers, average 100)",
+    assert rows(boards[Period.MONTH]) == [
+        "1. Bob: 100 points · 1 answer · average 100",
+        "2. Carol: 100 points · 1 answer · average 100",
     ]
     assert boards[Period.ALL].title == "Leaderboard · all time"
-    assert boards[Period.ALL].text.splitlines() == [
-        "1. Alice: 200 points (2 answers, average 100)",
-        "2. Bob: 100 points (1 answers, average 100)",
-        "3. Carol: 100 points (1 answers, average 100)",
+    assert rows(boards[Period.ALL]) == [
+        "1. Alice: 200 points · 2 answers · average 100",
+        "2. Bob: 100 points · 1 answer · average 100",
+        "3. Carol: 100 points · 1 answer · average 100",
     ]
+    assert [f.user.user for f in boards[Period.ALL].fields if f.user] == ["U1", "U2", "U3"]
     assert boards[Period.ALL].ephemeral is False
 
 
@@ -532,10 +538,11 @@ async def test_leaderboards_are_scoped_to_one_workspace_and_platform(
     discord = await placement_quiz.leaderboard("discord", "T1", Period.ALL)
     nobody = await placement_quiz.leaderboard("slack", "T3", Period.ALL)
 
-    assert t1.text == "1. Alice: 100 points (1 answers, average 100)"
-    assert t2.text.startswith("1. Alice in T2: ")
-    assert "(2 answers," in t2.text
-    assert discord.text == "1. Dora: 100 points (1 answers, average 100)"
+    assert rows(t1) == ["1. Alice: 100 points · 1 answer · average 100"]
+    [t2_row] = rows(t2)
+    assert t2_row.startswith("1. Alice in T2: ")
+    assert "· 2 answers ·" in t2_row
+    assert rows(discord) == ["1. Dora: 100 points · 1 answer · average 100"]
     assert nobody.text == "Nobody has answered yet."
 
 
@@ -547,7 +554,7 @@ async def test_leaderboard_can_be_limited_to_a_channel(placement_quiz: QuizServi
 
     board = await placement_quiz.leaderboard("slack", "T1", Period.ALL, channel="C2")
 
-    assert board.text == "1. Bob: 100 points (1 answers, average 100)"
+    assert rows(board) == ["1. Bob: 100 points · 1 answer · average 100"]
 
 
 def test_topics_lists_counts_per_level(quiz: QuizService) -> None:

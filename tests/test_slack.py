@@ -17,6 +17,7 @@ from slack_double import (
     TEAM_ID,
     USER_ID,
     SlackDouble,
+    app_home_opened_event,
     block_actions,
     connect_socket_mode,
     message_im_event,
@@ -101,7 +102,7 @@ async def rig(double: SlackDouble, tmp_path: Path, clock: FixedClock) -> AsyncIt
 
 
 def text_of(body: object) -> str:
-    return json.dumps(body)
+    return json.dumps(body, ensure_ascii=False)
 
 
 async def test_slash_command_asks_a_question_privately_with_buttons(rig: Rig) -> None:
@@ -297,3 +298,75 @@ async def test_socket_mode_slash_command(rig: Rig) -> None:
 def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "Answer"),
+        ("ask s3 basic", "Amazon S3 · basic"),
+        ("step functions", "AWS Step Functions"),
+        ("topics", "10 topics"),
+        ("stats", "No answers yet"),
+        ("stats <@U0BOB|bob>", "Stats for U0BOB"),
+        ("leaderboard", "Leaderboard · last 7 days"),
+        ("leaderboard month", "Leaderboard · last 30 days"),
+        ("leaderboard all", "Leaderboard · all time"),
+        ("leaderboard fortnight", "Unknown period"),
+        ("hint", "no open question"),
+        ("skip", "no open question"),
+        ("answer too early", "no open question"),
+        ("ask quantum", "Unknown topic"),
+        ("interview 99", "1 to 20 questions"),
+        ("daily status", "No daily question here"),
+        ("daily off", "No daily question here"),
+        ("daily on 25:00", "HH:MM"),
+        ("help", "/awsquiz"),
+        ("frobnicate", "frobnicate"),
+    ],
+)
+async def test_every_subcommand_answers_privately(rig: Rig, text: str, expected: str) -> None:
+    rig.double.add_user(USER_ID, "alice", is_admin=True)
+    [body] = await rig.command(text)
+    assert body["response_type"] == "ephemeral"
+    assert expected.lower() in text_of(body).lower()
+
+
+async def test_hint_and_skip_buttons_act_on_the_open_question(rig: Rig) -> None:
+    await rig.command("ask ecs interview")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    for kind, expected in ((ActionKind.HINT, "Hint 1 of"), (ActionKind.SKIP, "Skipped")):
+        click = block_actions(
+            action_id=ACTION_IDS[kind],
+            value=opened.question_id,
+            response_url=rig.double.response_url,
+        )
+        status, _, _ = await post_interaction(rig.url, SIGNING_SECRET, click)
+        assert status == 200
+        posts = await rig.double.wait_for_responses(count=len(rig.double.responses) or 1)
+        assert expected in text_of(posts[-1].body)
+    assert await rig.services.store.open_question(ALICE) is None
+    assert await rig.services.store.attempts(ALICE) == []
+
+
+async def test_leaderboard_shows_people_as_mentions_in_a_private_reply(rig: Rig) -> None:
+    await rig.command("ask s3")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    await rig.command(f"answer {rig.services.catalog.question(opened.question_id).reference}")
+    [board] = await rig.command("leaderboard all")
+    assert board["response_type"] == "ephemeral"
+    assert f"<@{USER_ID}>" in text_of(board)
+
+
+async def test_app_home_shows_stats_and_a_start_interview_button(rig: Rig) -> None:
+    status, _, _ = await post_event(
+        rig.url, SIGNING_SECRET, app_home_opened_event(), event_id="EvHome"
+    )
+    assert status == 200
+    [published] = await rig.double.wait_for("views.publish")
+    assert published.params["user_id"] == USER_ID
+    view = published.params["view"]
+    assert view["type"] == "home"
+    assert ACTION_IDS[ActionKind.START_INTERVIEW] in json.dumps(view)

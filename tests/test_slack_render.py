@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.slack import ids, render
+from bot.engine.model import UserRef
 from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
 
 HOSTILE: tuple[str, ...] = (
@@ -307,3 +308,23 @@ def test_modal_error() -> None:
     }
     long_error = render.modal_error("e" * 5000)["errors"][ids.ANSWER_BLOCK]
     assert units(long_error) <= render.MAX_MODAL_ERROR_CHARS
+
+
+def test_people_are_mentions_in_private_replies_and_plain_names_in_public_ones() -> None:
+    person = UserRef("slack", "T1", "U0BOB", "bob <!channel>")
+    fields = (Field("1.", "100 points", user=person),)
+    private = json.dumps(render.blocks(Reply(title="Leaderboard", fields=fields, ephemeral=True)))
+    public = json.dumps(render.blocks(Reply(title="Leaderboard", fields=fields, ephemeral=False)))
+    assert "<@U0BOB>" in private  # a mention in an ephemeral message notifies nobody
+    assert "<@U0BOB>" not in public
+    assert "bob &lt;!channel&gt;" in public
+    assert "<!channel>" not in public + private
+
+
+def test_a_malformed_user_id_is_never_put_inside_a_mention() -> None:
+    person = UserRef("slack", "T1", "U1>|<!here", "eve")
+    rendered = json.dumps(
+        render.blocks(Reply(title="t", fields=(Field("1.", "x", user=person),), ephemeral=True))
+    )
+    assert "<!here" not in rendered
+    assert "<@" not in rendered

@@ -130,12 +130,15 @@ def leaderboard(rows: Sequence[LeaderboardRow], period_label: str) -> Reply:
     """Rank users by points."""
     if not rows:
         return Reply(title=f"Leaderboard · {period_label}", text="Nobody has answered yet.")
-    lines = [
-        f"{rank}. {row.user.display_name or row.user.user}: {row.points:,} points "
-        f"({row.attempts:,} answers, average {row.average:.0f})"
+    fields = tuple(
+        Field(
+            f"{rank}.",
+            f"{row.points:,} points · {_count(row.attempts, 'answer')} · average {row.average:.0f}",
+            user=row.user,
+        )
         for rank, row in enumerate(rows, start=1)
-    ]
-    return Reply(title=f"Leaderboard · {period_label}", text="\n".join(lines), ephemeral=False)
+    )
+    return Reply(title=f"Leaderboard · {period_label}", fields=fields, ephemeral=False)
 
 
 def error(message: str) -> Reply:
@@ -144,4 +147,8 @@ def error(message: str) -> Reply:
 
 
 def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
+    return _count(count, "day")
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.engine.model import UserRef
+
 
 class Tone(StrEnum):
     """How a reply should look: adapters map it to colours or emoji."""
@@ -37,11 +39,16 @@ class Action:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """A labelled piece of a reply, e.g. Score: 80/100."""
+    """A labelled piece of a reply, e.g. Score: 80/100.
+
+    A field about one person carries `user`: adapters show a mention where it cannot notify
+    anyone, and the person's name elsewhere.
+    """
 
     name: str
     value: str
     inline: bool = False
+    user: UserRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,8 @@ def renderable(reply: Reply) -> RenderableType:
         parts.append(Text(reply.text))
     for field in reply.fields:
         line = Text()
-        line.append(f"{field.name}: ", style="bold")
+        who = f" {field.user.display_name or field.user.user}" if field.user else ""
+        line.append(f"{field.name}{who}: ", style="bold")
         line.append(field.value)
         parts.append(line)
     style = TONE_STYLE[reply.tone]

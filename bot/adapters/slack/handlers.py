@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from slack_bolt.async_app import AsyncApp
@@ -84,13 +84,12 @@ class SlackHandlers:
             answers = await self._run(parsed, user, channel, client)
         except AwsquizError as error:
             answers = [replies.error(str(error))]
-        # Practice is personal: only a leaderboard, asked for to share, goes to the channel.
-        public = isinstance(parsed, commands.Leaderboard)
+        # Practice is personal and private; it also means mentions in a leaderboard never ping.
         for reply in answers:
             await respond(
-                blocks=render.blocks(reply),
+                blocks=render.blocks(_private(reply)),
                 text=render.fallback_text(reply),
-                response_type="in_channel" if public and not reply.ephemeral else "ephemeral",
+                response_type="ephemeral",
             )
 
     async def _run(
@@ -387,6 +386,11 @@ async def _respond(respond: Respond, reply: Reply) -> None:
         response_type="ephemeral",
         replace_original=False,
     )
+
+
+def _private(reply: Reply) -> Reply:
+    """The same reply, shown to one person only."""
+    return replace(reply, ephemeral=True)
 
 
 def _help(unknown: str | None) -> Reply:

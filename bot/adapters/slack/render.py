@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Final, Literal, NotRequired, TypedDict
 
 from bot.adapters.slack import ids
+from bot.engine.model import UserRef
 from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
 
 # Block Kit limits (docs.slack.dev/reference/block-kit). Slack counts UTF-16 code units.
@@ -59,6 +60,10 @@ MORE_NOT_SHOWN: Final = "_More not shown: Slack limits how much one message can 
 _BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _ATOM = re.compile(r"&(?:amp|lt|gt);|.", re.DOTALL)
 """One visible character of escaped text: an entity is never cut in half."""
+
+
+SLACK_USER_ID: Final = re.compile(r"[UW][A-Z0-9]{2,20}")
+"""Only a well-formed user id is ever put inside <@...>; anything else stays text."""
 
 
 class PlainText(TypedDict):
@@ -167,7 +172,7 @@ def blocks(reply: Reply) -> list[Block]:
     content: list[Block] = [_section(_title_line(reply))]
     if reply.text.strip():
         content.append(_section(_fit(reply.text, MAX_SECTION_TEXT)))
-    content.extend(_field_blocks(reply.fields))
+    content.extend(_field_blocks(reply.fields, mentions=reply.ephemeral))
     buttons = _buttons(reply.actions)
     budget = MAX_MESSAGE_BLOCKS - (1 if buttons else 0)
     if len(content) > budget:
@@ -245,12 +250,12 @@ def _title_line(reply: Reply) -> str:
     return f"*{TONE_EMOJI[reply.tone]} {_fit(reply.title, MAX_TITLE_CHARS)}*"
 
 
-def _field_blocks(fields: Iterable[Field]) -> Iterator[SectionBlock]:
+def _field_blocks(fields: Iterable[Field], *, mentions: bool) -> Iterator[SectionBlock]:
     """Runs of inline fields become two-column sections; other fields a section each."""
     inline: list[Mrkdwn] = []
     for field in fields:
         if field.inline:
-            inline.append(_mrkdwn(_labelled(field, MAX_FIELD_TEXT)))
+            inline.append(_mrkdwn(_labelled(field, MAX_FIELD_TEXT, mentions=mentions)))
             if len(inline) == MAX_SECTION_FIELDS:
                 yield SectionBlock(type="section", fields=inline)
                 inline = []
@@ -258,18 +263,27 @@ def _field_blocks(fields: Iterable[Field]) -> Iterator[SectionBlock]:
         if inline:
             yield SectionBlock(type="section", fields=inline)
             inline = []
-        yield _section(_labelled(field, MAX_SECTION_TEXT))
+        yield _section(_labelled(field, MAX_SECTION_TEXT, mentions=mentions))
     if inline:
         yield SectionBlock(type="section", fields=inline)
 
 
-def _labelled(field: Field, limit: int) -> str:
+def _labelled(field: Field, limit: int, *, mentions: bool) -> str:
     """'*name*' over the value, escaped and within limit; never empty (Slack refuses that)."""
     name = _fit(field.name, MAX_FIELD_NAME_CHARS) if field.name.strip() else ""
     heading = f"*{name}*" if name else ""
+    if field.user is not None:
+        heading = f"{heading} {_person(field.user, mentions=mentions)}".strip()
     room = limit - _units(heading) - 1
     value = _fit(field.value, room) if field.value.strip() else ""
     return "\n".join(part for part in (heading, value) if part) or ELLIPSIS
+
+
+def _person(user: UserRef, *, mentions: bool) -> str:
+    """A mention where it cannot notify (a private reply), else the person's name as text."""
+    if mentions and SLACK_USER_ID.fullmatch(user.user):
+        return f"<@{user.user}>"
+    return _fit(user.display_name or user.user, MAX_FIELD_NAME_CHARS)
 
 
 def _buttons(actions: Iterable[Action]) -> list[Button]:
