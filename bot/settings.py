@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.engine.daily.service import DailyConfig
@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(default=None, description="xapp- token: Socket Mode.")
     slack_signing_secret: SecretStr | None = Field(default=None, description="HTTP mode.")
     slack_api_url: str = Field(default=SLACK_API_URL, description="Slack Web API base URL.")
+    slack_client_id: str | None = Field(
+        default=None, description="OAuth: install into many workspaces (HTTP mode)."
+    )
+    slack_client_secret: SecretStr | None = Field(default=None, description="OAuth, with the id.")
+    slack_redirect_uri: str | None = Field(
+        default=None, description="OAuth redirect URL as Slack knows it; default: Slack's choice."
+    )
     slack_admin_roles: str = Field(
         default="admin,owner", description="Slack roles allowed to change daily schedules."
     )
@@ -66,6 +73,22 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL, e.g. https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_redirect_uri")
+    @classmethod
+    def _redirect_uri_is_a_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. https://bot.example/slack/oauth_redirect")
+        return value
+
+    @model_validator(mode="after")
+    def _oauth_credentials_come_in_pairs(self) -> Settings:
+        # SettingsError is not a ValueError, so pydantic lets it through with its setting name.
+        if self.slack_client_id is not None and self.slack_client_secret is None:
+            raise SettingsError("SLACK_CLIENT_SECRET", "is needed with SLACK_CLIENT_ID (OAuth)")
+        if self.slack_client_secret is not None and self.slack_client_id is None:
+            raise SettingsError("SLACK_CLIENT_ID", "is needed with SLACK_CLIENT_SECRET (OAuth)")
+        return self
 
     @field_validator("slack_admin_roles")
     @classmethod

@@ -20,6 +20,7 @@ from slack_double import (
     app_home_opened_event,
     block_actions,
     connect_socket_mode,
+    event_callback,
     message_im_event,
     post_event,
     post_interaction,
@@ -280,18 +281,49 @@ async def test_a_bad_signature_is_rejected(rig: Rig) -> None:
 
 
 @pytest.mark.usefixtures("no_proxy")
-async def test_socket_mode_slash_command(rig: Rig) -> None:
+async def test_socket_mode_runs_commands_buttons_the_modal_and_dm_events(rig: Rig) -> None:
     settings = settings_for(rig.double, Path("unused"))
     client = web_client(BOT_TOKEN, rig.double.api_url)
     mode = SlackMode(bot_token=BOT_TOKEN, app_token="xapp-test", signing_secret=None)
     app = build_app(rig.services, client, mode, settings)
-    async with connect_socket_mode(app, rig.double):
-        envelope = await rig.double.socket_send(
-            "slash_commands", slash_command(text="topics", response_url=rig.double.response_url)
+    double = rig.double
+    async with connect_socket_mode(app, double):
+        for text, expected in (
+            ("topics", "10 topics"),
+            ("ask ecs", "Amazon ECS"),
+            ("help", "/awsquiz"),
+        ):
+            before = len(double.responses)
+            envelope = await double.socket_send(
+                "slash_commands", slash_command(text=text, response_url=double.response_url)
+            )
+            await double.socket_ack(envelope)
+            posts = await double.wait_for_responses(count=before + 1)
+            assert expected in text_of(posts[-1].body)
+
+        opened = await rig.services.store.open_question(ALICE)
+        assert opened is not None
+        click = block_actions(
+            action_id=ACTION_IDS[ActionKind.ANSWER],
+            value=opened.question_id,
+            response_url=double.response_url,
         )
-        await rig.double.socket_ack(envelope)
-        [topics] = await rig.double.wait_for_responses(count=1)
-        assert "10 topics" in text_of(topics.body)
+        await double.socket_ack(await double.socket_send("interactive", click))
+        [view_call] = await double.wait_for("views.open")
+        submission = view_submission(
+            callback_id=ANSWER_MODAL_CALLBACK,
+            values={ANSWER_BLOCK: {ANSWER_INPUT: "Logical grouping of tasks or services"}},
+            private_metadata=view_call.params["view"]["private_metadata"],
+        )
+        await double.socket_ack(await double.socket_send("interactive", submission))
+        [graded] = await double.wait_for("chat.postEphemeral")
+        assert "Score" in str(graded.params["blocks"])
+
+        await rig.command("interview s3 1")
+        event = event_callback(message_im_event(text="Buckets hold objects"), event_id="EvS1")
+        await double.socket_ack(await double.socket_send("events_api", event))
+        posts = await double.wait_for("chat.postMessage", count=4)  # intro, q, grade, summary
+        assert "Interview summary" in str(posts[-1].params["blocks"])
 
 
 @pytest.fixture

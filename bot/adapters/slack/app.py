@@ -85,6 +85,14 @@ async def serve(app: AsyncApp, mode: SlackMode, port: int, stop: asyncio.Event) 
             await stop.wait()
         finally:
             await handler.close_async()  # type: ignore[no-untyped-call]
+            # close_async() cancels the client's tasks without awaiting them; let them finish.
+            client = handler.client
+            tasks = (
+                client.message_processor,
+                client.current_session_monitor,
+                client.message_receiver,
+            )
+            await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
         return
     runner = web.AppRunner(app.web_app(path=EVENTS_PATH))
     await runner.setup()
