@@ -158,6 +158,7 @@ class SlackDouble:
             "chat.update": self._chat_update,
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
+            "conversations.info": self._conversations_info,
             "views.open": self._view_answer,
             "views.publish": self._view_answer,
             "views.update": self._view_answer,
@@ -347,6 +348,12 @@ class SlackDouble:
 
     def _conversations_join(self, params: JsonObject) -> JsonObject:
         return {"ok": True, "channel": {"id": params.get("channel"), "is_member": True}}
+
+    def _conversations_info(self, params: JsonObject) -> JsonObject:
+        # A public channel the bot has not joined yet: the most common case for `daily on`.
+        channel = str(params.get("channel", CHANNEL_ID))
+        details = {"id": channel, "is_private": False, "is_member": False, "is_archived": False}
+        return {"ok": True, "channel": details}
 
     def _view_answer(self, params: JsonObject) -> JsonObject:
         view = _decoded(params.get("view", {}))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -402,3 +404,45 @@ async def test_app_home_shows_stats_and_a_start_interview_button(rig: Rig) -> No
     view = published.params["view"]
     assert view["type"] == "home"
     assert ACTION_IDS[ActionKind.START_INTERVIEW] in json.dumps(view)
+
+
+async def test_daily_on_joins_a_public_channel_and_explains_a_private_one(rig: Rig) -> None:
+    rig.double.add_user(USER_ID, "alice", is_admin=True)
+    [on] = await rig.command("daily on 08:00 UTC")
+    assert "Daily question is on" in text_of(on)
+    assert [c.params["channel"] for c in rig.double.calls_to("conversations.join")] == [CHANNEL_ID]
+
+    private = {"id": "G0SECRET", "is_private": True, "is_member": False}
+    rig.double.respond("conversations.info", {"ok": True, "channel": private})
+    [refused] = await rig.command("daily on 08:00 UTC", channel_id="G0SECRET")
+    assert "invite me" in text_of(refused)
+    assert await rig.services.store.subscription(ChannelRef("slack", TEAM_ID, "G0SECRET")) is None
+
+
+async def test_an_answer_over_the_cap_is_refused_with_the_cap(rig: Rig) -> None:
+    await rig.command("ask ecs")
+    [refused] = await rig.command("answer " + "word " * 800)
+    assert "the limit is 3,000" in text_of(refused)
+    assert await rig.services.store.open_question(ALICE) is not None  # nothing lost
+
+
+async def test_tokens_and_secrets_never_reach_the_logs(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    rig.double.respond("views.open", {"ok": False, "error": "expired_trigger_id"})
+    await rig.command("ask ecs")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    click = block_actions(
+        action_id=ACTION_IDS[ActionKind.ANSWER],
+        value=opened.question_id,
+        response_url=rig.double.response_url,
+    )
+    await post_interaction(rig.url, SIGNING_SECRET, click)
+    await rig.double.wait_for("views.open")
+    await asyncio.sleep(0.1)  # let the listener's error reach the error handler
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "views.open failed: expired_trigger_id" in logged
+    assert BOT_TOKEN not in logged
+    assert SIGNING_SECRET not in logged

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import commands, render
@@ -67,6 +68,15 @@ class SlackHandlers:
         app.view(ANSWER_MODAL_CALLBACK)(self.on_answer_submitted)
         app.event("message")(self.on_message)
         app.event("app_home_opened")(self.on_home_opened)
+        app.error(self.on_error)
+
+    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        """Log what failed: a Web API method and its Slack error code, never a token."""
+        if isinstance(error, SlackApiError):
+            method = str(error.response.api_url).rsplit("/", 1)[-1]
+            log.error("slack %s failed: %s", method, error.response.get("error", "unknown"))
+            return
+        log.error("slack %s handler failed: %r", body.get("type", "request"), error)
 
     # -- /awsquiz ------------------------------------------------------------------------
 
@@ -128,6 +138,9 @@ class SlackHandlers:
                 return await self._start_interview(client, user, topics, questions)
             case commands.DailyOn(time=at, timezone=zone):
                 profile = await self._profile(client, user)
+                problem = await _cannot_post_in(client, channel.channel)
+                if problem:
+                    return [replies.error(problem)]
                 return [
                     await daily.subscribe(
                         channel,
@@ -386,6 +399,30 @@ async def _respond(respond: Respond, reply: Reply) -> None:
         response_type="ephemeral",
         replace_original=False,
     )
+
+
+async def _cannot_post_in(client: AsyncWebClient, channel: str) -> str | None:
+    """Why the bot could not post the daily question in `channel`, or None if it can.
+
+    A public channel is joined (channels:join); a private one needs an invitation.
+    """
+    if channel.startswith(DM_PREFIX):
+        return "The daily question is for channels, not direct messages."
+    try:
+        info = await client.conversations_info(channel=channel)
+        details = info["channel"]
+        if details.get("is_member"):
+            return None
+        if details.get("is_private"):
+            return "I am not in this private channel: invite me with `/invite @awsquiz` first."
+        await client.conversations_join(channel=channel)
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown")
+        log.warning("slack daily set-up in %s: %s", channel, code)
+        if code in {"channel_not_found", "not_in_channel"}:
+            return "I cannot see this channel: invite me with `/invite @awsquiz` first."
+        return f"I cannot post in this channel (Slack said: {code})."
+    return None
 
 
 def _private(reply: Reply) -> Reply:
