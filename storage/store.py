@@ -15,6 +15,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.engine.model import (
     Attempt,
@@ -25,6 +26,7 @@ from bot.engine.model import (
     StoredInterview,
     UserRef,
 )
+from storage.batching import GroupCommit
 from storage.core import attempt_from_row, is_user, user_from_row, user_pk_of
 from storage.daily import SqlDailyStore
 from storage.database import create_engine, upgrade_engine
@@ -45,6 +47,10 @@ class SqlStore(SqlDailyStore):
     The daily-question methods live in `storage.daily`; the engine plumbing, users and attempt
     writes they share live in `storage.core`.
     """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self._answers = GroupCommit(self._record_answer_batch)
 
     # -- attempts ---------------------------------------------------------------------------
 
@@ -121,6 +127,37 @@ class SqlStore(SqlDailyStore):
                 .on_conflict_do_update(index_elements=[OpenQuestionRow.user_id], set_=values)
             )
             await session.execute(statement)
+
+    async def record_answer(self, attempt: NewAttempt, opened: OpenQuestion) -> Attempt | None:
+        """Close the user's open question `opened` and store its attempt, in one transaction.
+
+        Answers arriving together share a transaction (group commit), which is what lets a
+        burst of answers through SQLite's single writer quickly.
+        """
+        return await self._answers.submit((attempt, opened))
+
+    async def _record_answer_batch(
+        self, requests: list[tuple[NewAttempt, OpenQuestion]]
+    ) -> list[Attempt | None]:
+        recorded: list[Attempt | None] = []
+        async with self._write() as session:
+            for attempt, opened in requests:
+                # The DELETE hands the open question to exactly one answer; its row also
+                # gives the user's key, so no user upsert is needed.
+                owner = await session.scalar(
+                    delete(OpenQuestionRow)
+                    .where(
+                        OpenQuestionRow.user_id == user_pk_of(attempt.user),
+                        OpenQuestionRow.question_id == opened.question_id,
+                    )
+                    .returning(OpenQuestionRow.user_id)
+                    .execution_options(synchronize_session=False)
+                )
+                if owner is None:
+                    recorded.append(None)
+                    continue
+                recorded.append(await self._insert_attempt(session, owner, attempt))
+        return recorded
 
     async def take_open_question(self, user: UserRef) -> OpenQuestion | None:
         """Remove and return the user's open question, atomically: one caller wins."""

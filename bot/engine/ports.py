@@ -64,6 +64,14 @@ class Store(Protocol):
         """Make `question` the user's open question, replacing any other."""
         ...
 
+    async def record_answer(self, attempt: NewAttempt, opened: OpenQuestion) -> Attempt | None:
+        """Close the user's open question `opened` and store its attempt, in one transaction.
+
+        None, with nothing stored, when that question is no longer open (another answer to it
+        won): of concurrent answers exactly one is recorded.
+        """
+        ...
+
     async def take_open_question(self, user: UserRef) -> OpenQuestion | None:
         """Remove and return the user's open question, atomically: one caller wins."""
         ...

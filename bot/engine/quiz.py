@@ -138,27 +138,27 @@ class QuizService:
         the user has since replaced is refused and the newer open question kept.
         """
         cleaned = clean_answer(text, self.max_answer_chars)
-        if question_id is not None:
-            current = await self.store.open_question(user)
-            if current is not None and current.question_id != question_id:
-                raise StaleQuestionError()
-        opened = await self.store.take_open_question(user)
+        opened = await self.store.open_question(user)
         if opened is None:
             raise NoOpenQuestionError()
+        if question_id is not None and opened.question_id != question_id:
+            raise StaleQuestionError()
         item = self.catalog.question(opened.question_id)
         grade = self.grade(item, cleaned, opened.hints_used)
-        await self.store.record_attempt(
-            NewAttempt.of(
-                user,
-                item,
-                cleaned,
-                grade,
-                opened.source,
-                self.clock.now(),
-                hints_used=opened.hints_used,
-                channel=opened.channel,
-            )
+        attempt = NewAttempt.of(
+            user,
+            item,
+            cleaned,
+            grade,
+            opened.source,
+            self.clock.now(),
+            hints_used=opened.hints_used,
+            channel=opened.channel,
         )
+        # One write closes the question and stores the answer; a concurrent answer to the
+        # same question that got there first leaves this one unrecorded.
+        if await self.store.record_answer(attempt, opened) is None:
+            raise NoOpenQuestionError()
         return replies.graded(
             item, grade, hints_used=opened.hints_used, penalty=opened.hints_used * HINT_PENALTY
         )
