@@ -17,7 +17,7 @@ from typing import Final
 
 from bot.engine.errors import ContentError
 from bot.engine.model import Difficulty, Question, Topic
-from bot.engine.naming import slugify
+from bot.engine.naming import MAX_QUESTION_ID_LENGTH, question_id, slugify
 from content.metadata import (
     BLOCK_START,
     PACK_KEYS,
@@ -95,6 +95,13 @@ def _clean(text: str) -> str:
 
 def _with_metadata(question: Question, meta: Metadata, path: str) -> Question:
     check_keys(meta, path, QUESTION_KEYS, "on a question")
+    if meta.question_id and len(meta.question_id) > MAX_QUESTION_ID_LENGTH:
+        raise ContentError(
+            path,
+            meta.line,
+            f"id {meta.question_id!r} has {len(meta.question_id)} characters; "
+            f"the limit is {MAX_QUESTION_ID_LENGTH} (chat buttons carry it)",
+        )
     return replace(
         question,
         id=meta.question_id or question.id,
@@ -200,7 +207,7 @@ class _SeedParser:
         (self.topic.key_concepts if basic else self.topic.advanced_topics).append(f"{term}: {text}")
         self.questions.append(
             Question(
-                id=f"{self.topic.id}/{slugify(term)}",
+                id=question_id(self.topic.id, term),
                 topic_id=self.topic.id,
                 prompt=f"In {self.topic.name}, {_what_is(term)}?",
                 reference=text,
@@ -230,7 +237,7 @@ class _SeedParser:
             self.pending_question = None
             self.questions.append(
                 Question(
-                    id=f"{self.topic.id}/{slugify(prompt)}",
+                    id=question_id(self.topic.id, prompt),
                     topic_id=self.topic.id,
                     prompt=prompt,
                     reference=answer,
@@ -331,7 +338,7 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
         topic_id = topic_id_for(topic_name)
         questions.append(
             Question(
-                id=f"{topic_id}/{slugify(prompt)}",
+                id=question_id(topic_id, prompt),
                 topic_id=topic_id,
                 prompt=prompt,
                 reference=answer,

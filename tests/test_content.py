@@ -10,6 +10,7 @@ import pytest
 
 from bot.engine.errors import ContentError
 from bot.engine.model import Difficulty
+from bot.engine.naming import MAX_QUESTION_ID_LENGTH
 from content.check import check_packs
 from content.loader import (
     DEFAULT_PACK_NAME,
@@ -20,7 +21,7 @@ from content.loader import (
 )
 from content.parser import Pack, parse_pack
 
-SHARED_BANK = Path("/work/shared/data/aws-devops-zero-to-hero")
+SHARED_BANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "aws-devops-zero-to-hero"
 SLUG_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 SEED_PACK = """\
@@ -595,3 +596,25 @@ def test_the_default_pack_merges_with_the_zero_to_hero_bank() -> None:
     assert {"ecs", "lambda", "s3", "eks"} <= set(topic_ids)
     ecs_origins = {q.origin.rsplit(":", 1)[0] for q in catalog.select(topic_ids={"ecs"})}
     assert ecs_origins == {f"content/packs/{DEFAULT_PACK_NAME}", str(SHARED_BANK / "ecs.md")}
+
+
+def test_generated_question_ids_fit_in_a_chat_button() -> None:
+    long_title = "### 1. " + "Why would a very careful engineer " * 8 + "?\nBecause.\n"
+    [question] = parse_pack(long_title, "packs/long-winded-topic.md").questions
+    assert len(question.id) <= MAX_QUESTION_ID_LENGTH
+    assert question.id.startswith("long-winded-topic/why-would-a-very-careful")
+
+
+def test_an_explicit_id_over_the_limit_names_file_and_line() -> None:
+    text = "### 1. Q?\nA.\n<!-- awsquiz\nid: " + "x" * 90 + "\n-->\n"
+    error = parse_error(text)
+    assert error.line == 3
+    assert "the limit is 76" in error.problem
+
+
+def test_every_seed_and_bank_question_id_fits_in_a_chat_button() -> None:
+    packs = [default_pack()]
+    if SHARED_BANK.is_dir():
+        packs += load_pack_files([SHARED_BANK])
+    ids = [q.id for pack in packs for q in pack.questions]
+    assert max(len(i) for i in ids) <= MAX_QUESTION_ID_LENGTH

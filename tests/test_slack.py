@@ -371,6 +371,7 @@ async def test_hint_and_skip_buttons_act_on_the_open_question(rig: Rig) -> None:
     opened = await rig.services.store.open_question(ALICE)
     assert opened is not None
     for kind, expected in ((ActionKind.HINT, "Hint 1 of"), (ActionKind.SKIP, "Skipped")):
+        before = len(rig.double.responses)
         click = block_actions(
             action_id=ACTION_IDS[kind],
             value=opened.question_id,
@@ -378,7 +379,7 @@ async def test_hint_and_skip_buttons_act_on_the_open_question(rig: Rig) -> None:
         )
         status, _, _ = await post_interaction(rig.url, SIGNING_SECRET, click)
         assert status == 200
-        posts = await rig.double.wait_for_responses(count=len(rig.double.responses) or 1)
+        posts = await rig.double.wait_for_responses(count=before + 1)
         assert expected in text_of(posts[-1].body)
     assert await rig.services.store.open_question(ALICE) is None
     assert await rig.services.store.attempts(ALICE) == []

@@ -7,6 +7,8 @@ import unicodedata
 from typing import Final
 
 MAX_SLUG_LENGTH: Final = 80
+MAX_QUESTION_ID_LENGTH: Final = 76
+"""Question ids ride in chat buttons; Discord's 100-character custom_id leaves 76 for them."""
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -24,6 +26,12 @@ def slugify(text: str, *, max_length: int = MAX_SLUG_LENGTH) -> str:
         return slug
     cut = slug[: max_length + 1]
     return cut[: cut.rfind("-")] if "-" in cut else slug[:max_length]
+
+
+def question_id(topic_id: str, text: str) -> str:
+    """A question's stable id: 'topic/slug-of-text', within MAX_QUESTION_ID_LENGTH."""
+    room = max(1, MAX_QUESTION_ID_LENGTH - len(topic_id) - 1)
+    return f"{topic_id}/{slugify(text, max_length=room)}"
 
 
 def squash(text: str) -> str:
