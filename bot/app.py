@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +18,9 @@ from bot.engine.quiz import QuizService
 from bot.settings import Settings
 from content.loader import load_catalog
 from storage import SqlStore, default_database_url, open_store
+
+AdapterFactory = Callable[[SqlStore], Mapping[str, ChatAdapter]]
+"""Builds the chat adapters from the open store (Slack under OAuth reads installations there)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +55,12 @@ async def open_services(
     *,
     catalog: Catalog | None = None,
     clock: Clock | None = None,
-    adapters: Mapping[str, ChatAdapter] | None = None,
+    adapters: Mapping[str, ChatAdapter] | AdapterFactory | None = None,
 ) -> AsyncIterator[Services]:
     """Open the store (migrating it) and build the engine services around it.
 
-    `adapters` are the chat platforms the daily question may post to, by platform name.
+    `adapters` are the chat platforms the daily question may post to, by platform name, or a
+    function that builds them once the store is open.
     """
     catalog = catalog or load_content(settings)
     store = await open_store(settings.database_url or default_database_url())
@@ -67,7 +71,8 @@ async def open_services(
         interviews = InterviewService(
             quiz, idle_timeout=timedelta(hours=settings.awsquiz_interview_idle_hours)
         )
-        daily = DailyService(quiz, store, adapters or {}, settings.daily_config)
+        platforms = adapters(store) if callable(adapters) else adapters
+        daily = DailyService(quiz, store, platforms or {}, settings.daily_config)
         yield Services(catalog, store, quiz, interviews, daily)
     finally:
         await store.close()

@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     @classmethod
     def _redirect_uri_is_a_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL, e.g. https://bot.example/slack/oauth_redirect")
+            raise ValueError(
+                "must be an http(s) URL, e.g. https://bot.example/slack/oauth_redirect"
+            )
         return value
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from platformdirs import user_data_dir
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
@@ -14,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.engine.errors import SettingsError
+from storage.tables import SLACK_SDK_TABLES
 
 SETTING_NAME: Final = "DATABASE_URL"
 APP_NAME: Final = "awsquiz"
@@ -108,6 +110,13 @@ def read_then_write(engine: AsyncEngine) -> AsyncEngine:
     on SQLite (PostgreSQL ignores the option).
     """
     return engine.execution_options(**{SQLITE_IMMEDIATE: True})
+
+
+def described_by_base(
+    name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
+) -> bool:
+    """Alembic `include_name` hook: compare only what Base.metadata describes, not slack_sdk's."""
+    return not (type_ == "table" and name in SLACK_SDK_TABLES)
 
 
 def alembic_config() -> Config:

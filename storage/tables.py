@@ -46,6 +46,15 @@ INTERVIEW_ID_LENGTH: Final = 36  # a UUID in its canonical text form
 TIMEZONE_LENGTH: Final = 64
 POST_TIME_LENGTH: Final = 5  # HH:MM
 
+# Migration 0004 creates these for slack_sdk's SQLAlchemy OAuth stores. slack_sdk defines them
+# (and queries them), so they stay out of Base.metadata and storage imports nothing from Slack.
+SLACK_INSTALLATIONS_TABLE: Final = "slack_installations"
+SLACK_BOTS_TABLE: Final = "slack_bots"
+SLACK_OAUTH_STATES_TABLE: Final = "slack_oauth_states"
+SLACK_SDK_TABLES: Final = frozenset(
+    {SLACK_INSTALLATIONS_TABLE, SLACK_BOTS_TABLE, SLACK_OAUTH_STATES_TABLE}
+)
+
 
 def _quoted(values: list[str]) -> str:
     return ", ".join(f"'{value}'" for value in values)

@@ -8,7 +8,7 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
-from storage.database import create_engine, default_database_url
+from storage.database import create_engine, default_database_url, described_by_base
 from storage.tables import Base
 
 target_metadata = Base.metadata
@@ -22,7 +22,13 @@ def _database_url() -> str:
 
 def _run_on(connection: Connection) -> None:
     # render_as_batch lets future ALTERs work on SQLite, which rebuilds tables to alter them.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    # described_by_base: autogenerate must not propose dropping slack_sdk's tables (0004).
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        include_name=described_by_base,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Final
 
 from aiohttp import web
@@ -14,8 +15,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.adapters.slack.chat import ClientFor
 from bot.adapters.slack.handlers import SlackHandlers, SlackOptions
+from bot.adapters.slack.oauth import (
+    InstalledWorkspaceClients,
+    SlackOAuth,
+    installation_store,
+    oauth_settings,
+)
 from bot.app import Services
 from bot.engine.errors import SettingsError
 from bot.settings import Settings
@@ -23,20 +32,37 @@ from bot.settings import Settings
 EVENTS_PATH: Final = "/slack/events"
 API_RETRIES: Final = 2
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class SlackMode:
-    """How the app reaches Slack: Socket Mode (app token) or HTTP (signing secret)."""
+    """How the app reaches Slack: Socket Mode (app token) or HTTP (signing secret).
 
-    bot_token: str
-    app_token: str | None
-    signing_secret: str | None
+    With a bot token the app serves that one workspace; without one, `oauth` is set and the app
+    installs into any workspace over OAuth (HTTP mode), each request authorised by its own.
+    """
+
+    # Kept out of the repr, so a log line or traceback that shows the mode shows no secret.
+    bot_token: str | None = field(repr=False)
+    app_token: str | None = field(repr=False)
+    signing_secret: str | None = field(repr=False)
+    oauth: SlackOAuth | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SlackMode:
         """Read the tokens, failing at start naming what is missing."""
+        oauth = SlackOAuth.from_settings(settings)
         if settings.slack_bot_token is None:
-            raise SettingsError("SLACK_BOT_TOKEN", "is not set")
+            if oauth is None:
+                raise SettingsError(
+                    "SLACK_BOT_TOKEN",
+                    "is not set (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install "
+                    "into many workspaces over OAuth, in HTTP mode)",
+                )
+            return cls._oauth(settings, oauth)
+        if oauth is not None:
+            log.warning("SLACK_BOT_TOKEN is set: one workspace, OAuth settings are not used")
         app_token = settings.slack_app_token
         secret = settings.slack_signing_secret
         if app_token is None and secret is None:
@@ -50,9 +76,33 @@ class SlackMode:
             signing_secret=secret.get_secret_value() if secret else None,
         )
 
+    @classmethod
+    def _oauth(cls, settings: Settings, oauth: SlackOAuth) -> SlackMode:
+        if settings.slack_app_token is not None:
+            # Slack installs and redirects over HTTP, and apps distributed to other workspaces
+            # cannot use Socket Mode: refuse rather than silently pick one of the two.
+            raise SettingsError(
+                "SLACK_APP_TOKEN",
+                "Socket Mode cannot be used with OAuth (SLACK_CLIENT_ID): unset SLACK_APP_TOKEN "
+                "and use HTTP mode, or set SLACK_BOT_TOKEN for a single workspace",
+            )
+        if settings.slack_signing_secret is None:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET", "is needed for OAuth (SLACK_CLIENT_ID), in HTTP mode"
+            )
+        return cls(
+            bot_token=None,
+            app_token=None,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            oauth=oauth,
+        )
 
-def web_client(token: str, api_url: str) -> AsyncWebClient:
-    """A Web API client that retries on 429 (after Retry-After) and on connection errors."""
+
+def web_client(token: str | None, api_url: str) -> AsyncWebClient:
+    """A Web API client that retries on 429 (after Retry-After) and on connection errors.
+
+    Without a token (OAuth), Bolt sets each request's token from its workspace's installation.
+    """
     return AsyncWebClient(
         token=token,
         base_url=api_url,
@@ -63,11 +113,37 @@ def web_client(token: str, api_url: str) -> AsyncWebClient:
     )
 
 
+def workspace_clients(
+    mode: SlackMode, client: AsyncWebClient, engine: AsyncEngine, api_url: str
+) -> ClientFor:
+    """The daily poster's client per workspace: the bot token's, or each installation's (OAuth)."""
+    if mode.oauth is None:
+
+        async def the_one_workspace(_: str) -> AsyncWebClient:
+            return client
+
+        return the_one_workspace
+    return InstalledWorkspaceClients(
+        installation_store(mode.oauth, engine), lambda token: web_client(token, api_url)
+    )
+
+
 def build_app(
     services: Services, client: AsyncWebClient, mode: SlackMode, settings: Settings
 ) -> AsyncApp:
-    """The Bolt app with every awsquiz listener registered."""
-    app = AsyncApp(client=client, signing_secret=mode.signing_secret or "")
+    """The Bolt app with every awsquiz listener registered.
+
+    Under OAuth, `client` (tokenless, on SLACK_API_URL) also makes the flow's oauth.v2.access
+    call, and installations are kept on the store's engine.
+    """
+    if mode.oauth is None:
+        app = AsyncApp(client=client, signing_secret=mode.signing_secret or "")
+    else:
+        app = AsyncApp(
+            client=client,
+            signing_secret=mode.signing_secret or "",
+            oauth_settings=oauth_settings(mode.oauth, services.store.engine),
+        )
     options = SlackOptions(
         admin_roles=frozenset(settings.slack_admin_roles.split(",")),
         max_answer_chars=settings.awsquiz_max_answer_chars,
