@@ -303,6 +303,8 @@ def test_slack_manifest_is_one_paste_for_socket_mode_or_http(db: Path) -> None:
     settings = json.loads(http.stdout)["settings"]
     assert settings["socket_mode_enabled"] is False
     assert settings["interactivity"]["request_url"] == "https://bot.example/slack/events"
+    redirects = json.loads(http.stdout)["oauth_config"]["redirect_urls"]
+    assert redirects == ["https://bot.example/slack/oauth_redirect"]
 
 
 def test_run_with_a_bot_token_but_no_way_to_connect_names_what_is_missing(db: Path) -> None:

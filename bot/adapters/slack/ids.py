@@ -24,3 +24,6 @@ ANSWER_INPUT: Final = "awsquiz_answer_input"
 
 DAILY_VALUE_PREFIX: Final = "daily:"
 """An Answer button whose value starts with this answers a daily post: 'daily:<post id>'."""
+
+OAUTH_REDIRECT_PATH: Final = "/slack/oauth_redirect"
+"""Where Slack sends a workspace back after it installs the app (HTTP mode)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from typing import Final, NotRequired, TypedDict
+from urllib.parse import urlsplit
+
+from bot.adapters.slack.ids import OAUTH_REDIRECT_PATH
 
 SLASH_COMMAND: Final = "/awsquiz"
 COMMAND_DESCRIPTION: Final = "AWS and DevOps interview practice: questions, grades, interviews"
@@ -72,9 +75,10 @@ class Scopes(TypedDict):
 
 
 class OAuthConfig(TypedDict):
-    """What the bot token may do."""
+    """What the bot token may do, and where Slack sends an installing workspace back."""
 
     scopes: Scopes
+    redirect_urls: NotRequired[list[str]]
 
 
 class EventSubscriptions(TypedDict):
@@ -121,10 +125,14 @@ def manifest(name: str = "awsquiz", request_url: str | None = None) -> Manifest:
     )
     events = EventSubscriptions(bot_events=list(BOT_EVENTS))
     interactivity = Interactivity(is_enabled=True)
+    oauth = OAuthConfig(scopes=Scopes(bot=list(BOT_SCOPES)))
     if request_url is not None:
         command["url"] = request_url
         events["request_url"] = request_url
         interactivity["request_url"] = request_url
+        # Multi-workspace installs come back here (HTTP mode with SLACK_CLIENT_ID).
+        origin = urlsplit(request_url)
+        oauth["redirect_urls"] = [f"{origin.scheme}://{origin.netloc}{OAUTH_REDIRECT_PATH}"]
     return Manifest(
         display_information=DisplayInformation(
             name=name, description=APP_DESCRIPTION, background_color=BACKGROUND_COLOR
@@ -139,7 +147,7 @@ def manifest(name: str = "awsquiz", request_url: str | None = None) -> Manifest:
                 messages_tab_read_only_enabled=False,
             ),
         ),
-        oauth_config=OAuthConfig(scopes=Scopes(bot=list(BOT_SCOPES))),
+        oauth_config=oauth,
         settings=Settings(
             event_subscriptions=events,
             interactivity=interactivity,

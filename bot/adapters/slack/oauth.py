@@ -16,13 +16,14 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.adapters.slack.ids import OAUTH_REDIRECT_PATH
 from bot.adapters.slack.manifest import BOT_SCOPES
 from bot.engine.errors import ChatPostError
 from bot.settings import Settings
 from storage.tables import SLACK_BOTS_TABLE, SLACK_INSTALLATIONS_TABLE, SLACK_OAUTH_STATES_TABLE
 
 INSTALL_PATH: Final = "/slack/install"
-REDIRECT_PATH: Final = "/slack/oauth_redirect"
+REDIRECT_PATH: Final = OAUTH_REDIRECT_PATH
 STATE_EXPIRATION_SECONDS: Final = 600  # an installer has ten minutes to approve in Slack
 
 ClientFactory = Callable[[str], AsyncWebClient]
