@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,7 @@ class SqlStore(SqlDailyStore):
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
-        self._answers = GroupCommit(self._record_answer_batch)
+        self._answers = GroupCommit(self._answer_batch)
 
     # -- attempts ---------------------------------------------------------------------------
 
@@ -128,35 +129,65 @@ class SqlStore(SqlDailyStore):
             )
             await session.execute(statement)
 
-    async def record_answer(self, attempt: NewAttempt, opened: OpenQuestion) -> Attempt | None:
-        """Close the user's open question `opened` and store its attempt, in one transaction.
+    async def answer_open_question(
+        self,
+        user: UserRef,
+        grade: Callable[[OpenQuestion], NewAttempt],
+        *,
+        question_id: str | None = None,
+    ) -> Attempt | None:
+        """Close the user's open question and store the attempt `grade` makes of it, in one
+        transaction; with `question_id`, only if that is the open question.
 
         Answers arriving together share a transaction (group commit), which is what lets a
         burst of answers through SQLite's single writer quickly.
         """
-        return await self._answers.submit((attempt, opened))
+        result = await self._answers.submit(_AnswerRequest(user, grade, question_id))
+        if isinstance(result, Exception):
+            raise result
+        return result
 
-    async def _record_answer_batch(
-        self, requests: list[tuple[NewAttempt, OpenQuestion]]
-    ) -> list[Attempt | None]:
-        recorded: list[Attempt | None] = []
+    async def _answer_batch(
+        self, requests: list[_AnswerRequest]
+    ) -> list[Attempt | Exception | None]:
+        recorded: list[Attempt | Exception | None] = []
         async with self._write() as session:
-            for attempt, opened in requests:
-                # The DELETE hands the open question to exactly one answer; its row also
-                # gives the user's key, so no user upsert is needed.
-                owner = await session.scalar(
-                    delete(OpenQuestionRow)
-                    .where(
-                        OpenQuestionRow.user_id == user_pk_of(attempt.user),
-                        OpenQuestionRow.question_id == opened.question_id,
-                    )
-                    .returning(OpenQuestionRow.user_id)
-                    .execution_options(synchronize_session=False)
+            for request in requests:
+                # The DELETE hands the open question to exactly one answer, and its row gives
+                # the user's key: no read beforehand and no user upsert.
+                statement = delete(OpenQuestionRow).where(
+                    OpenQuestionRow.user_id == user_pk_of(request.user)
                 )
-                if owner is None:
+                if request.question_id is not None:
+                    statement = statement.where(OpenQuestionRow.question_id == request.question_id)
+                row = (
+                    await session.execute(
+                        statement.returning(
+                            OpenQuestionRow.user_id,
+                            OpenQuestionRow.question_id,
+                            OpenQuestionRow.asked_at,
+                            OpenQuestionRow.source,
+                            OpenQuestionRow.hints_used,
+                            OpenQuestionRow.channel,
+                        ).execution_options(synchronize_session=False)
+                    )
+                ).one_or_none()
+                if row is None:
                     recorded.append(None)
                     continue
-                recorded.append(await self._insert_attempt(session, owner, attempt))
+                try:
+                    opened = OpenQuestion(
+                        question_id=row.question_id,
+                        asked_at=row.asked_at,
+                        source=Source(row.source),
+                        hints_used=row.hints_used,
+                        channel=row.channel,
+                    )
+                    attempt = request.grade(opened)
+                except Exception as error:  # e.g. its question left the packs: only it fails
+                    recorded.append(error)
+                    continue
+                recorded.append(await self._insert_attempt(session, row.user_id, attempt))
         return recorded
 
     async def take_open_question(self, user: UserRef) -> OpenQuestion | None:
@@ -327,6 +358,13 @@ async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
         await engine.dispose()
         raise
     return SqlStore(engine)
+
+
+@dataclass(frozen=True, slots=True)
+class _AnswerRequest:
+    user: UserRef
+    grade: Callable[[OpenQuestion], NewAttempt]
+    question_id: str | None
 
 
 def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:

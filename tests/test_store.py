@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -588,25 +588,30 @@ async def test_only_the_first_delivery_of_an_event_counts_even_concurrently(
     assert await store.first_delivery("slack", "Ev2", at) is True
 
 
-async def test_record_answer_closes_the_open_question_and_stores_the_attempt(
-    store: SqlStore,
-) -> None:
+def grading(question_id: str = "ecs-1") -> Callable[[OpenQuestion], NewAttempt]:
+    """A grade callback that makes the standard attempt of the open question it is given."""
+
+    def attempt_for(opened: OpenQuestion) -> NewAttempt:
+        assert opened.question_id == question_id
+        return new_attempt(ALICE, question_id=opened.question_id)
+
+    return attempt_for
+
+
+async def test_answering_closes_the_open_question_and_stores_the_attempt(store: SqlStore) -> None:
     await store.set_open_question(ALICE, open_q("ecs-1"))
-    stored = await store.record_answer(new_attempt(ALICE, question_id="ecs-1"), open_q("ecs-1"))
+    stored = await store.answer_open_question(ALICE, grading("ecs-1"))
     assert stored is not None
     assert await store.open_question(ALICE) is None
     assert [a.id for a in await store.attempts(ALICE)] == [stored.id]
 
 
-async def test_record_answer_for_a_question_no_longer_open_stores_nothing(
-    store: SqlStore,
-) -> None:
+async def test_answering_a_question_no_longer_open_changes_nothing(store: SqlStore) -> None:
     await store.set_open_question(ALICE, open_q("s3-2"))
-    assert (
-        await store.record_answer(new_attempt(ALICE, question_id="ecs-1"), open_q("ecs-1")) is None
-    )
+    assert await store.answer_open_question(ALICE, grading(), question_id="ecs-1") is None
     assert (await store.open_question(ALICE)) == open_q("s3-2")  # the newer question is kept
     assert await store.attempts(ALICE) == []
+    assert await store.answer_open_question(BOB, grading()) is None  # nothing open at all
 
 
 async def test_concurrent_answers_to_one_open_question_record_exactly_one(
@@ -614,10 +619,31 @@ async def test_concurrent_answers_to_one_open_question_record_exactly_one(
 ) -> None:
     await store.set_open_question(ALICE, open_q("ecs-1"))
     results = await asyncio.gather(
-        *(
-            store.record_answer(new_attempt(ALICE, question_id="ecs-1"), open_q("ecs-1"))
-            for _ in range(30)
-        )
+        *(store.answer_open_question(ALICE, grading("ecs-1")) for _ in range(30))
     )
     assert sum(result is not None for result in results) == 1
     assert len(await store.attempts(ALICE)) == 1
+
+
+async def test_a_failing_grade_fails_only_its_own_answer_in_a_shared_batch(
+    store: SqlStore,
+) -> None:
+    users = [UserRef("slack", "T1", f"UB{i}", f"b{i}") for i in range(10)]
+    for user in users:
+        await store.set_open_question(user, open_q("ecs-1"))
+
+    def attempt_for(user: UserRef) -> Callable[[OpenQuestion], NewAttempt]:
+        def grade(opened: OpenQuestion) -> NewAttempt:
+            if user.user == "UB3":
+                raise LookupError("question left the packs")
+            return new_attempt(user, question_id=opened.question_id)
+
+        return grade
+
+    results = await asyncio.gather(
+        *(store.answer_open_question(u, attempt_for(u)) for u in users), return_exceptions=True
+    )
+    assert isinstance(results[3], LookupError)
+    assert all(
+        r is not None and not isinstance(r, Exception) for i, r in enumerate(results) if i != 3
+    )

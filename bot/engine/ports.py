@@ -64,11 +64,18 @@ class Store(Protocol):
         """Make `question` the user's open question, replacing any other."""
         ...
 
-    async def record_answer(self, attempt: NewAttempt, opened: OpenQuestion) -> Attempt | None:
-        """Close the user's open question `opened` and store its attempt, in one transaction.
+    async def answer_open_question(
+        self,
+        user: UserRef,
+        grade: Callable[[OpenQuestion], NewAttempt],
+        *,
+        question_id: str | None = None,
+    ) -> Attempt | None:
+        """Close the user's open question and store the attempt `grade` makes of it, in one
+        transaction; with `question_id`, only if that is the open question.
 
-        None, with nothing stored, when that question is no longer open (another answer to it
-        won): of concurrent answers exactly one is recorded.
+        None, with nothing changed, when there is no such open question: of concurrent answers
+        to one question exactly one is recorded.
         """
         ...
 

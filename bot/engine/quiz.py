@@ -138,27 +138,31 @@ class QuizService:
         the user has since replaced is refused and the newer open question kept.
         """
         cleaned = clean_answer(text, self.max_answer_chars)
-        opened = await self.store.open_question(user)
-        if opened is None:
+        graded: list[tuple[Question, Grade, OpenQuestion]] = []
+
+        def attempt_for(opened: OpenQuestion) -> NewAttempt:
+            item = self.catalog.question(opened.question_id)
+            grade = self.grade(item, cleaned, opened.hints_used)
+            graded.append((item, grade, opened))
+            return NewAttempt.of(
+                user,
+                item,
+                cleaned,
+                grade,
+                opened.source,
+                self.clock.now(),
+                hints_used=opened.hints_used,
+                channel=opened.channel,
+            )
+
+        # One write closes the open question, grades it and stores the answer; a concurrent
+        # answer to the same question that got there first leaves this one unrecorded.
+        stored = await self.store.answer_open_question(user, attempt_for, question_id=question_id)
+        if stored is None:
+            if question_id is not None and await self.store.open_question(user) is not None:
+                raise StaleQuestionError()
             raise NoOpenQuestionError()
-        if question_id is not None and opened.question_id != question_id:
-            raise StaleQuestionError()
-        item = self.catalog.question(opened.question_id)
-        grade = self.grade(item, cleaned, opened.hints_used)
-        attempt = NewAttempt.of(
-            user,
-            item,
-            cleaned,
-            grade,
-            opened.source,
-            self.clock.now(),
-            hints_used=opened.hints_used,
-            channel=opened.channel,
-        )
-        # One write closes the question and stores the answer; a concurrent answer to the
-        # same question that got there first leaves this one unrecorded.
-        if await self.store.record_answer(attempt, opened) is None:
-            raise NoOpenQuestionError()
+        item, grade, opened = graded[-1]
         return replies.graded(
             item, grade, hints_used=opened.hints_used, penalty=opened.hints_used * HINT_PENALTY
         )
