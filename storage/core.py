@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.engine.model import Attempt, Difficulty, NewAttempt, Source, UserRef, Verdict
@@ -29,6 +29,7 @@ class SqlStoreBase:
         )
         # SQLite has one writer at a time and its busy handler polls with growing sleeps, so
         # this process's writers queue here instead; PostgreSQL writers run concurrently.
+        self._user_keys_cache: dict[tuple[str, str, str], int] = {}
         sqlite = engine.dialect.name == "sqlite"
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if sqlite else None
 
@@ -81,47 +82,47 @@ class SqlStoreBase:
         on PostgreSQL, short of a SAVEPOINT).
         """
         statement = upsert_insert(self._engine, AttemptRow).values(
-            user_id=user_pk,
-            platform=attempt.user.platform,
-            workspace=attempt.user.workspace,
-            question_id=attempt.question_id,
-            topic_id=attempt.topic_id,
-            difficulty=attempt.difficulty.value,
-            answer=attempt.answer,
-            score=attempt.grade.score,
-            verdict=attempt.grade.verdict.value,
-            covered=list(attempt.grade.covered),
-            missed=list(attempt.grade.missed),
-            source=attempt.source.value,
-            hints_used=attempt.hints_used,
-            channel=attempt.channel,
-            created_at=attempt.created_at,
-            daily_post_id=daily_post_id,
+            **attempt_values(user_pk, attempt, daily_post_id)
         )
         if daily_post_id is not None:
             statement = statement.on_conflict_do_nothing(
                 index_elements=[AttemptRow.daily_post_id, AttemptRow.user_id]
             )
         attempt_id = await session.scalar(statement.returning(AttemptRow.id))
-        if attempt_id is None:
-            return None
-        return Attempt(
-            id=attempt_id,
-            user=attempt.user,
-            question_id=attempt.question_id,
-            topic_id=attempt.topic_id,
-            difficulty=attempt.difficulty,
-            answer=attempt.answer,
-            score=attempt.grade.score,
-            verdict=attempt.grade.verdict,
-            covered=tuple(attempt.grade.covered),
-            missed=tuple(attempt.grade.missed),
-            source=attempt.source,
-            # Report the time as the store will give it back: in UTC.
-            created_at=attempt.created_at.astimezone(UTC),
-            hints_used=attempt.hints_used,
-            channel=attempt.channel,
-        )
+        return None if attempt_id is None else stored_attempt(attempt_id, attempt)
+
+    async def _insert_attempts(
+        self, session: AsyncSession, rows: Sequence[tuple[int, NewAttempt]]
+    ) -> list[Attempt]:
+        """Insert many graded answers in one statement (executemany), ids in input order."""
+        if not rows:
+            return []
+        statement = insert(AttemptRow).returning(AttemptRow.id, sort_by_parameter_order=True)
+        result = await session.execute(statement, [attempt_values(pk, a) for pk, a in rows])
+        ids = result.scalars().all()
+        return [stored_attempt(i, attempt) for i, (_, attempt) in zip(ids, rows, strict=True)]
+
+    async def _user_keys(
+        self, session: AsyncSession, users: Iterable[UserRef]
+    ) -> dict[UserRef, int]:
+        """The primary keys of known users (unknown ones are left out), cached per process."""
+        users = list(users)
+        wanted = {_scope(user) for user in users}
+        missing = [scope for scope in wanted if scope not in self._user_keys_cache]
+        if missing:
+            found = await session.execute(
+                select(UserRow.id, UserRow.platform, UserRow.workspace, UserRow.user_id).where(
+                    tuple_(UserRow.platform, UserRow.workspace, UserRow.user_id).in_(missing)
+                )
+            )
+            for row in found:
+                # Users are never deleted, so a key once seen stays right.
+                self._user_keys_cache[(row.platform, row.workspace, row.user_id)] = row.id
+        return {
+            user: self._user_keys_cache[_scope(user)]
+            for user in users
+            if _scope(user) in self._user_keys_cache
+        }
 
     async def _ensure_user(self, session: AsyncSession, user: UserRef, seen_at: datetime) -> int:
         """Return the user's primary key, creating the row on first sight."""
@@ -194,4 +195,53 @@ def attempt_from_row(row: AttemptRow, owner: UserRow) -> Attempt:
         created_at=row.created_at,
         hints_used=row.hints_used,
         channel=row.channel,
+    )
+
+
+def _scope(user: UserRef) -> tuple[str, str, str]:
+    return (user.platform, user.workspace, user.user)
+
+
+def attempt_values(
+    user_pk: int, attempt: NewAttempt, daily_post_id: int | None = None
+) -> dict[str, object]:
+    """The attempts row of a graded answer."""
+    return {
+        "user_id": user_pk,
+        "platform": attempt.user.platform,
+        "workspace": attempt.user.workspace,
+        "question_id": attempt.question_id,
+        "topic_id": attempt.topic_id,
+        "difficulty": attempt.difficulty.value,
+        "answer": attempt.answer,
+        "score": attempt.grade.score,
+        "verdict": attempt.grade.verdict.value,
+        "covered": list(attempt.grade.covered),
+        "missed": list(attempt.grade.missed),
+        "source": attempt.source.value,
+        "hints_used": attempt.hints_used,
+        "channel": attempt.channel,
+        "created_at": attempt.created_at,
+        "daily_post_id": daily_post_id,
+    }
+
+
+def stored_attempt(attempt_id: int, attempt: NewAttempt) -> Attempt:
+    """The Attempt the store hands back for an inserted answer."""
+    return Attempt(
+        id=attempt_id,
+        user=attempt.user,
+        question_id=attempt.question_id,
+        topic_id=attempt.topic_id,
+        difficulty=attempt.difficulty,
+        answer=attempt.answer,
+        score=attempt.grade.score,
+        verdict=attempt.grade.verdict,
+        covered=tuple(attempt.grade.covered),
+        missed=tuple(attempt.grade.missed),
+        source=attempt.source,
+        # Report the time as the store will give it back: in UTC.
+        created_at=attempt.created_at.astimezone(UTC),
+        hints_used=attempt.hints_used,
+        channel=attempt.channel,
     )

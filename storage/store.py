@@ -8,10 +8,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    ColumnElement,
     Float,
     Integer,
+    and_,
     delete,
     func,
+    or_,
     select,
     type_coerce,
     update,
@@ -150,45 +153,51 @@ class SqlStore(SqlDailyStore):
     async def _answer_batch(
         self, requests: list[_AnswerRequest]
     ) -> list[Attempt | Exception | None]:
-        recorded: list[Attempt | Exception | None] = []
+        """Answer a batch with three statements, however large: find the users, close their
+        open questions (DELETE ... RETURNING hands each question to one answer), store the
+        attempts (one executemany).
+        """
+        results: list[Attempt | Exception | None] = [None] * len(requests)
         async with self._write() as session:
-            for request in requests:
-                # The DELETE hands the open question to exactly one answer, and its row gives
-                # the user's key: no read beforehand and no user upsert.
-                statement = delete(OpenQuestionRow).where(
-                    OpenQuestionRow.user_id == user_pk_of(request.user)
+            keys = await self._user_keys(session, (r.user for r in requests))
+            # Of two answers by one user in a batch only the first may take the question.
+            first_of: dict[int, int] = {}
+            for index, request in enumerate(requests):
+                if request.user in keys:
+                    first_of.setdefault(keys[request.user], index)
+            if not first_of:
+                return results
+            taken = await session.execute(
+                delete(OpenQuestionRow)
+                .where(or_(*(_open_question_is(requests[i], pk) for pk, i in first_of.items())))
+                .returning(
+                    OpenQuestionRow.user_id,
+                    OpenQuestionRow.question_id,
+                    OpenQuestionRow.asked_at,
+                    OpenQuestionRow.source,
+                    OpenQuestionRow.hints_used,
+                    OpenQuestionRow.channel,
                 )
-                if request.question_id is not None:
-                    statement = statement.where(OpenQuestionRow.question_id == request.question_id)
-                row = (
-                    await session.execute(
-                        statement.returning(
-                            OpenQuestionRow.user_id,
-                            OpenQuestionRow.question_id,
-                            OpenQuestionRow.asked_at,
-                            OpenQuestionRow.source,
-                            OpenQuestionRow.hints_used,
-                            OpenQuestionRow.channel,
-                        ).execution_options(synchronize_session=False)
-                    )
-                ).one_or_none()
-                if row is None:
-                    recorded.append(None)
-                    continue
+                .execution_options(synchronize_session=False)
+            )
+            graded: list[tuple[int, tuple[int, NewAttempt]]] = []
+            for row in taken:
+                index = first_of[row.user_id]
+                opened = OpenQuestion(
+                    question_id=row.question_id,
+                    asked_at=row.asked_at,
+                    source=Source(row.source),
+                    hints_used=row.hints_used,
+                    channel=row.channel,
+                )
                 try:
-                    opened = OpenQuestion(
-                        question_id=row.question_id,
-                        asked_at=row.asked_at,
-                        source=Source(row.source),
-                        hints_used=row.hints_used,
-                        channel=row.channel,
-                    )
-                    attempt = request.grade(opened)
+                    graded.append((index, (row.user_id, requests[index].grade(opened))))
                 except Exception as error:  # e.g. its question left the packs: only it fails
-                    recorded.append(error)
-                    continue
-                recorded.append(await self._insert_attempt(session, row.user_id, attempt))
-        return recorded
+                    results[index] = error
+            stored = await self._insert_attempts(session, [row for _, row in graded])
+            for (index, _), attempt in zip(graded, stored, strict=True):
+                results[index] = attempt
+        return results
 
     async def take_open_question(self, user: UserRef) -> OpenQuestion | None:
         """Remove and return the user's open question, atomically: one caller wins."""
@@ -365,6 +374,14 @@ class _AnswerRequest:
     user: UserRef
     grade: Callable[[OpenQuestion], NewAttempt]
     question_id: str | None
+
+
+def _open_question_is(request: _AnswerRequest, user_pk: int) -> ColumnElement[bool]:
+    """The user's open question, if it is the one the answer is for."""
+    condition = OpenQuestionRow.user_id == user_pk
+    if request.question_id is not None:
+        condition = and_(condition, OpenQuestionRow.question_id == request.question_id)
+    return condition
 
 
 def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:
