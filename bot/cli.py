@@ -8,10 +8,10 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -22,7 +22,7 @@ from bot import __version__
 from bot.adapters.console import session
 from bot.adapters.console.chat import ConsoleChatAdapter
 from bot.adapters.console.render import show
-from bot.app import load_content, open_services
+from bot.app import Services, load_content, open_services
 from bot.engine.catalog import Catalog
 from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.daily.schedule import next_post_at, parse_timezone
@@ -136,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     manifest = slack_commands.add_parser("manifest", help="print the Slack app manifest (JSON)")
     manifest.add_argument("--request-url", help="HTTP mode: https://HOST/slack/events")
     manifest.set_defaults(handler=_slack_manifest)
+
+    discord = commands.add_parser("discord", help="Discord app set-up")
+    discord_commands = discord.add_subparsers(required=True, metavar="ACTION")
+    sync = discord_commands.add_parser(
+        "sync", help="register /awsquiz with Discord (DISCORD_GUILD_ID, else globally)"
+    )
+    sync.set_defaults(handler=_discord_sync)
     return parser
 
 
@@ -148,43 +155,39 @@ def console_user() -> UserRef:
     return UserRef(CONSOLE_PLATFORM, CONSOLE_WORKSPACE, name, display_name=name)
 
 
-def _terminal(stream: TextIO) -> session.AnswerReader:
-    out = Console(highlight=False)
-    return session.AnswerReader(stream, out, interactive=stream.isatty())
+TerminalSession = Callable[[Services, UserRef, session.AnswerReader], Awaitable[None]]
+
+
+def _in_terminal(settings: Settings, run_session: TerminalSession) -> int:
+    """Run a terminal session for the person at this terminal, on the configured store."""
+
+    async def go() -> None:
+        reader = session.AnswerReader(
+            sys.stdin, Console(highlight=False), interactive=sys.stdin.isatty()
+        )
+        async with open_services(settings) as services:
+            await run_session(services, console_user(), reader)
+
+    asyncio.run(go())
+    return EXIT_OK
 
 
 def _practice(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> None:
-        reader = _terminal(sys.stdin)
-        async with open_services(settings) as services:
-            await session.practice(
-                services,
-                console_user(),
-                reader.console,
-                reader,
-                topic=args.topic,
-                difficulty=args.difficulty,
-            )
-
-    asyncio.run(go())
-    return EXIT_OK
+    return _in_terminal(
+        settings,
+        lambda services, user, reader: session.practice(
+            services, user, reader.console, reader, topic=args.topic, difficulty=args.difficulty
+        ),
+    )
 
 
 def _interview(args: argparse.Namespace, settings: Settings) -> int:
-    async def go() -> None:
-        reader = _terminal(sys.stdin)
-        async with open_services(settings) as services:
-            await session.interview(
-                services,
-                console_user(),
-                reader.console,
-                reader,
-                topics=args.topics,
-                questions=args.questions,
-            )
-
-    asyncio.run(go())
-    return EXIT_OK
+    return _in_terminal(
+        settings,
+        lambda services, user, reader: session.interview(
+            services, user, reader.console, reader, topics=args.topics, questions=args.questions
+        ),
+    )
 
 
 def _stats(_: argparse.Namespace, settings: Settings) -> int:
@@ -436,3 +439,21 @@ def _slack_manifest(args: argparse.Namespace, _: Settings) -> int:
 
     sys.stdout.write(manifest_json(request_url=args.request_url) + "\n")
     return EXIT_OK
+
+
+def _discord_sync(_: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters.discord.client import build_client, point_at, sync_once, token_of
+    from bot.adapters.discord.handlers import DiscordHandlers
+
+    async def go() -> int:
+        token = token_of(settings)
+        point_at(settings)
+        client = build_client(settings)
+        async with open_services(settings) as services:
+            client.handlers = DiscordHandlers(services, client)
+            synced = await sync_once(client, token)
+        where = f"guild {settings.discord_guild_id}" if settings.discord_guild_id else "globally"
+        Console(highlight=False).print(f"synced {len(synced)} command(s) {where}", markup=False)
+        return EXIT_OK if synced else EXIT_PROBLEMS
+
+    return asyncio.run(go())
