@@ -65,7 +65,7 @@ class SlackChatAdapter:
         response = await client.chat_postMessage(
             channel=channel.channel,
             text=render.fallback_text(reply),
-            blocks=render.blocks(reply),  # type: ignore[arg-type]
+            blocks=render.blocks_payload(reply),
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,

@@ -180,7 +180,9 @@ class SlackHandlers:
         metadata = json.dumps({"value": value, "channel": channel})
         await client.views_open(
             trigger_id=body["trigger_id"],
-            view=render.answer_modal(prompt, metadata, self.options.max_answer_chars),  # type: ignore[arg-type]
+            view=render.payload(
+                render.answer_modal(prompt, metadata, self.options.max_answer_chars)
+            ),
         )
 
     async def on_answer_submitted(
@@ -293,7 +295,7 @@ class SlackHandlers:
         running = await self.services.interviews.is_active(user)
         await client.views_publish(
             user_id=event["user"],
-            view=render.home_view(stats, running),  # type: ignore[arg-type]
+            view=render.payload(render.home_view(stats, running)),
         )
 
     # -- helpers ---------------------------------------------------------------------------
@@ -330,7 +332,7 @@ class SlackHandlers:
             await client.chat_postEphemeral(
                 channel=channel,
                 user=user.user,
-                blocks=render.blocks(reply),  # type: ignore[arg-type]
+                blocks=render.blocks_payload(reply),
                 text=render.fallback_text(reply),
             )
             return
@@ -341,7 +343,7 @@ class SlackHandlers:
     async def _post(client: AsyncWebClient, channel: str, reply: Reply) -> None:
         await client.chat_postMessage(
             channel=channel,
-            blocks=render.blocks(reply),  # type: ignore[arg-type]
+            blocks=render.blocks_payload(reply),
             text=render.fallback_text(reply),
             unfurl_links=False,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Final, Literal, NotRequired, TypedDict
+from typing import Any, Final, Literal, NotRequired, TypedDict, cast
 
 from bot.adapters.slack import ids
 from bot.engine.model import UserRef
@@ -181,6 +181,16 @@ def blocks(reply: Reply) -> list[Block]:
     if buttons:
         content.append(ActionsBlock(type="actions", elements=buttons))
     return content
+
+
+def payload(value: Block | View) -> dict[str, Any]:
+    """A block or view as slack_sdk's client takes it: a plain JSON object."""
+    return cast(dict[str, Any], value)
+
+
+def blocks_payload(reply: Reply) -> list[dict[str, Any]]:
+    """`blocks(reply)` as slack_sdk's client takes them."""
+    return [payload(block) for block in blocks(reply)]
 
 
 def fallback_text(reply: Reply) -> str:
