@@ -442,13 +442,13 @@ def _slack_manifest(args: argparse.Namespace, _: Settings) -> int:
 
 
 def _discord_sync(_: argparse.Namespace, settings: Settings) -> int:
-    from bot.adapters.discord.client import build_client, point_at, sync_once, token_of
+    from bot.adapters.discord.client import AwsquizClient, point_at, sync_once, token_of
     from bot.adapters.discord.handlers import DiscordHandlers
 
     async def go() -> int:
         token = token_of(settings)
         point_at(settings)
-        client = build_client(settings)
+        client = AwsquizClient(settings.discord_guild_id)  # one connection is enough to sync
         async with open_services(settings) as services:
             client.handlers = DiscordHandlers(services, client)
             synced = await sync_once(client, token)

@@ -20,6 +20,8 @@ ENV_FILE: Final = ".env"
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 SLACK_API_URL: Final = "https://slack.com/api/"
 SLACK_ROLES: Final = frozenset({"admin", "owner", "primary_owner"})
+DISCORD_API_URL: Final = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL: Final = "wss://gateway.discord.gg"
 
 
 class Settings(BaseSettings):
@@ -56,6 +58,17 @@ class Settings(BaseSettings):
     slack_admin_roles: str = Field(
         default="admin,owner", description="Slack roles allowed to change daily schedules."
     )
+    discord_token: SecretStr | None = Field(default=None, description="Discord bot token.")
+    discord_api_url: str = Field(default=DISCORD_API_URL, description="Discord REST base URL.")
+    discord_gateway_url: str = Field(
+        default=DISCORD_GATEWAY_URL, description="Discord gateway websocket URL."
+    )
+    discord_guild_id: int | None = Field(
+        default=None, ge=1, description="Sync commands to this guild only (instant); else global."
+    )
+    discord_shard_count: int | None = Field(
+        default=None, ge=1, description="Run this many shards (AutoShardedClient); else one."
+    )
     port: int = Field(default=3000, ge=1, le=65535, description="HTTP mode listens here.")
     log_level: str = Field(default="WARNING")
 
@@ -73,6 +86,20 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL, e.g. https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("discord_api_url")
+    @classmethod
+    def _discord_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL, e.g. https://discord.com/api/v10")
+        return value.rstrip("/")  # discord.py appends '/path' to it
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _discord_gateway_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws(s) URL, e.g. wss://gateway.discord.gg")
+        return value
 
     @field_validator("slack_redirect_uri")
     @classmethod

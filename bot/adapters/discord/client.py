@@ -1,0 +1,125 @@
+"""The Discord client: default intents, persistent buttons, the `/awsquiz` tree, command sync.
+
+discord.py reads its REST and gateway addresses from two class attributes,
+`discord.http.Route.BASE` and `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`; setting them
+before login (`point_at`) is the only supported way to use DISCORD_API_URL and
+DISCORD_GATEWAY_URL, and it applies to every client in the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.adapters.discord import components
+from bot.adapters.discord.commands import build_group
+from bot.adapters.discord.handlers import DiscordHandlers
+from bot.engine.errors import SettingsError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class AwsquizClient(discord.Client):
+    """One Discord connection; `handlers` is set once the engine services are open."""
+
+    def __init__(self, guild_id: int | None = None, **options: Any) -> None:
+        # Default intents only: DM text reaches a bot without privileged message_content.
+        super().__init__(intents=discord.Intents.default(), **options)
+        self.tree: app_commands.CommandTree[AwsquizClient] = app_commands.CommandTree(self)
+        self.guild_id = guild_id
+        self.handlers: DiscordHandlers | None = None
+        self.sync_on_start = True
+        self.synced: list[app_commands.AppCommand] = []
+
+    async def setup_hook(self) -> None:
+        """Route buttons (also on messages from before a restart), add the commands, sync."""
+        if self.handlers is None:
+            raise RuntimeError("AwsquizClient.handlers must be set before login")
+        components.install(self, self.handlers)
+        self.tree.add_command(build_group(self.handlers))
+        if self.sync_on_start:
+            await self.sync_commands()
+
+    async def sync_commands(self) -> list[app_commands.AppCommand]:
+        """Sync to DISCORD_GUILD_ID (instant) when set, else globally (up to an hour to show)."""
+        guild = discord.Object(self.guild_id) if self.guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        try:
+            self.synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as error:
+            # Commands already registered keep working; say why these were not updated.
+            log.error("discord command sync failed: %s (code %s)", error.text, error.code)
+            return []
+        where = f"guild {self.guild_id}" if guild else "all guilds"
+        log.info("discord: synced %d command(s) to %s", len(self.synced), where)
+        return self.synced
+
+    async def on_message(self, message: discord.Message) -> None:
+        """DMs are interview answers."""
+        if self.handlers is not None:
+            await self.handlers.on_message(message)
+
+
+class ShardedAwsquizClient(AwsquizClient, discord.AutoShardedClient):
+    """The same client over several gateway shards (DISCORD_SHARD_COUNT)."""
+
+
+def point_at(settings: Settings) -> None:
+    """Send every discord.py client to DISCORD_API_URL and DISCORD_GATEWAY_URL."""
+    Route.BASE = settings.discord_api_url
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def build_client(settings: Settings) -> AwsquizClient:
+    """A client as the settings say: sharded when DISCORD_SHARD_COUNT is set."""
+    if settings.discord_shard_count:
+        return ShardedAwsquizClient(
+            settings.discord_guild_id, shard_count=settings.discord_shard_count
+        )
+    return AwsquizClient(settings.discord_guild_id)
+
+
+def token_of(settings: Settings) -> str:
+    """The bot token; only ever passed to discord.py, which never logs it."""
+    if settings.discord_token is None:
+        raise SettingsError("DISCORD_TOKEN", "is not set")
+    return settings.discord_token.get_secret_value()
+
+
+async def serve(client: AwsquizClient, token: str, stop: asyncio.Event) -> None:
+    """Log in, stay connected (discord.py reconnects on its own) until `stop`, then close."""
+    try:
+        await client.login(token)
+    except BaseException:
+        # Never connected: only the HTTP session is open (a sharded client cannot close yet).
+        await client.http.close()
+        raise
+    connection = asyncio.create_task(client.connect(), name="discord-connect")
+    stopping = asyncio.create_task(stop.wait(), name="discord-stop")
+    try:
+        await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        await client.close()
+        await asyncio.gather(connection, return_exceptions=True)
+    failure = connection.exception() if not connection.cancelled() else None
+    if failure is not None:
+        raise failure  # e.g. a revoked token: discord.py does not retry that
+
+
+async def sync_once(client: AwsquizClient, token: str) -> list[app_commands.AppCommand]:
+    """`awsquiz discord sync`: log in (setup_hook syncs), then close; pass an unsharded client."""
+    try:
+        await client.login(token)
+    finally:
+        await client.close()
+    return client.synced

@@ -1,0 +1,147 @@
+"""The `/awsquiz` application command group, its options and autocomplete."""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal
+from zoneinfo import available_timezones
+
+import discord
+from discord import app_commands
+
+from bot.adapters.discord.handlers import DiscordHandlers
+from bot.engine.catalog import Catalog
+from bot.engine.interview import MAX_QUESTIONS
+
+MAX_CHOICES: Final = 25
+"""Discord shows at most this many autocomplete choices."""
+MAX_CHOICE_TEXT: Final = 100
+
+Choices = list[app_commands.Choice[str]]
+TIMEZONES: Final = tuple(sorted(available_timezones()))
+DifficultyName = Literal["basic", "advanced", "interview"]
+"""The values of engine.model.Difficulty, as Discord choices."""
+PeriodName = Literal["week", "month", "all"]
+
+
+def build_group(handlers: DiscordHandlers) -> app_commands.Group:
+    """`/awsquiz` and its subcommands, each a thin call into `handlers`."""
+    group = app_commands.Group(name="awsquiz", description="AWS and DevOps interview practice")
+    catalog = handlers.services.catalog
+
+    async def topic_choices(_: discord.Interaction[Any], current: str) -> Choices:
+        return topic_matches(catalog, current)
+
+    @group.command(name="ask", description="A question to answer privately")
+    @app_commands.describe(topic="Topic (default: any)", difficulty="Difficulty (default: any)")
+    @app_commands.autocomplete(topic=topic_choices)
+    async def ask(
+        interaction: discord.Interaction[Any],
+        topic: str | None = None,
+        difficulty: DifficultyName | None = None,
+    ) -> None:
+        await handlers.ask(interaction, topic, difficulty)
+
+    @group.command(name="answer", description="Answer your open question")
+    async def answer(interaction: discord.Interaction[Any], text: str) -> None:
+        await handlers.answer(interaction, text)
+
+    @group.command(name="hint", description="Reveal a key concept (costs points)")
+    async def hint(interaction: discord.Interaction[Any]) -> None:
+        await handlers.hint(interaction)
+
+    @group.command(name="skip", description="Skip the question and see the reference answer")
+    async def skip(interaction: discord.Interaction[Any]) -> None:
+        await handlers.skip(interaction)
+
+    @group.command(name="topics", description="List the topics")
+    async def topics(interaction: discord.Interaction[Any]) -> None:
+        await handlers.topics(interaction)
+
+    @group.command(name="stats", description="Your statistics, or a member's")
+    async def stats(
+        interaction: discord.Interaction[Any], member: discord.User | None = None
+    ) -> None:
+        await handlers.stats(interaction, member)
+
+    @group.command(name="leaderboard", description="This server's ranking")
+    async def leaderboard(
+        interaction: discord.Interaction[Any], period: PeriodName = "week"
+    ) -> None:
+        await handlers.leaderboard(interaction, period)
+
+    @group.command(name="interview", description="A mock interview in direct messages")
+    @app_commands.describe(topics="Topics, separated by commas (default: all)")
+    @app_commands.autocomplete(topics=topic_choices)
+    async def interview(
+        interaction: discord.Interaction[Any],
+        topics: str | None = None,
+        questions: app_commands.Range[int, 1, MAX_QUESTIONS] | None = None,
+    ) -> None:
+        await handlers.interview(interaction, topics, questions)
+
+    group.add_command(_daily_group(handlers))
+
+    @group.command(name="help", description="How to use awsquiz")
+    async def help_(interaction: discord.Interaction[Any]) -> None:
+        await handlers.help(interaction)
+
+    return group
+
+
+def _daily_group(handlers: DiscordHandlers) -> app_commands.Group:
+    # Discord honours default_member_permissions on top-level commands only, so Manage Server
+    # is enforced by the handlers' check here, not hidden from members' command lists.
+    daily = app_commands.Group(name="daily", description="The daily question of a channel")
+
+    async def timezone_choices(_: discord.Interaction[Any], current: str) -> Choices:
+        return timezone_matches(current)
+
+    @daily.command(name="set", description="Post a daily question (Manage Server)")
+    @app_commands.describe(
+        time="Local time, HH:MM", timezone="IANA timezone, e.g. Europe/London", channel="Where"
+    )
+    @app_commands.autocomplete(timezone=timezone_choices)
+    async def daily_set(
+        interaction: discord.Interaction[Any],
+        time: str,
+        timezone: str,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        await handlers.daily_set(interaction, channel, time, timezone)
+
+    @daily.command(name="off", description="Stop the daily question (Manage Server)")
+    async def daily_off(
+        interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+    ) -> None:
+        await handlers.daily_off(interaction, channel)
+
+    @daily.command(name="status", description="The daily question of a channel")
+    async def daily_status(
+        interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+    ) -> None:
+        await handlers.daily_status(interaction, channel)
+
+    return daily
+
+
+def topic_matches(catalog: Catalog, current: str) -> Choices:
+    """Topics whose id or name contains what was typed, ids first."""
+    typed = current.strip().lower()
+    found = [
+        topic
+        for topic in catalog.topics
+        if typed in topic.id.lower() or typed in topic.name.lower()
+    ]
+    found.sort(key=lambda topic: (not topic.id.lower().startswith(typed), topic.id))
+    return [
+        app_commands.Choice(name=topic.name[:MAX_CHOICE_TEXT], value=topic.id[:MAX_CHOICE_TEXT])
+        for topic in found[:MAX_CHOICES]
+    ]
+
+
+def timezone_matches(current: str) -> Choices:
+    """IANA timezones containing what was typed, those starting with it first."""
+    typed = current.strip().lower().replace(" ", "_")
+    found = [zone for zone in TIMEZONES if typed in zone.lower()]
+    found.sort(key=lambda zone: (not zone.lower().startswith(typed), zone))
+    return [app_commands.Choice(name=zone, value=zone) for zone in found[:MAX_CHOICES]]

@@ -1,0 +1,469 @@
+"""The Discord adapter through real discord.py over loopback, against the Discord double."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FixedClock
+from discord_double import (
+    APPLICATION_ID,
+    BOT_PERMISSIONS,
+    BOT_TOKEN,
+    CALLBACK_AUTOCOMPLETE_RESULT,
+    CALLBACK_CHANNEL_MESSAGE,
+    CALLBACK_DEFERRED_CHANNEL_MESSAGE,
+    CALLBACK_MODAL,
+    CHANNEL_ID,
+    CREATE_PUBLIC_THREADS,
+    EPHEMERAL_FLAG,
+    GUILD_ID,
+    MANAGE_GUILD,
+    MEMBER_PERMISSIONS,
+    USER_ID,
+    DiscordDouble,
+    JsonObject,
+    OptionValue,
+    RestCall,
+    autocomplete_interaction,
+    button_interaction,
+    dm_channel_id,
+    dm_message_create,
+    error_body,
+    modal_submit_interaction,
+    pointed_at,
+    running_client,
+    slash_command_interaction,
+)
+
+from bot.adapters.discord import ids
+from bot.adapters.discord.chat import DiscordChatAdapter
+from bot.adapters.discord.client import AwsquizClient, sync_once
+from bot.adapters.discord.handlers import DMS_CLOSED, NEEDS_MANAGE_SERVER, DiscordHandlers
+from bot.app import Services, open_services
+from bot.engine.daily.model import ChannelRef
+from bot.engine.daily.service import Outcome
+from bot.engine.errors import ChatPostError
+from bot.engine.model import UserRef
+from bot.engine.reply import ActionKind, Reply
+from bot.runner import configured_platforms
+from bot.settings import Settings, load_settings
+
+ROOM = ChannelRef("discord", str(GUILD_ID), str(CHANNEL_ID))
+ALICE = UserRef("discord", str(GUILD_ID), str(USER_ID))
+DM_CHANNEL = dm_channel_id(USER_ID)
+
+
+@dataclass
+class Rig:
+    """awsquiz's Discord client, READY against the double, and its engine services."""
+
+    double: DiscordDouble
+    services: Services
+    client: AwsquizClient
+    clock: FixedClock
+
+    async def command(
+        self,
+        subcommand: str,
+        options: dict[str, OptionValue] | None = None,
+        **fields: Any,
+    ) -> list[JsonObject]:
+        """Run `/awsquiz subcommand` (deferred) and return the follow-up bodies it sent."""
+        interaction = slash_command_interaction(subcommand=subcommand, options=options, **fields)
+        return await self.deferred(interaction)
+
+    async def deferred(self, interaction: JsonObject, count: int = 1) -> list[JsonObject]:
+        """Dispatch an interaction answered by a defer, then `count` follow-ups; their bodies."""
+        await self.double.dispatch("INTERACTION_CREATE", interaction)
+        path = f"/webhooks/{APPLICATION_ID}/{interaction['token']}"
+        calls = await self.double.wait_for("POST", path, count)
+        (callback,) = [c for c in self.double.callbacks if c.token == interaction["token"]]
+        assert callback.type == CALLBACK_DEFERRED_CHANNEL_MESSAGE
+        assert callback.data["flags"] == EPHEMERAL_FLAG
+        for call in calls:
+            assert call.body["flags"] == EPHEMERAL_FLAG
+            assert call.body["allowed_mentions"] == {"parse": []}
+        return [call.body for call in calls]
+
+
+def settings_for(database: Path, **extra: str) -> Settings:
+    return load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{database}", **extra})
+
+
+@asynccontextmanager
+async def running_bot(
+    double: DiscordDouble, database: Path, clock: FixedClock, guild_id: int | None = None
+) -> AsyncIterator[Rig]:
+    """Start awsquiz's Discord client on `database`; leaving the context is a bot restart."""
+    client = AwsquizClient(guild_id, guild_ready_timeout=0)
+    adapters = {"discord": DiscordChatAdapter(client)}
+    async with open_services(settings_for(database), adapters=adapters, clock=clock) as services:
+        client.handlers = DiscordHandlers(services, client)
+        async with running_client(client, BOT_TOKEN, double):
+            yield Rig(double, services, client, clock)
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[DiscordDouble]:
+    async with DiscordDouble() as started:
+        started.add_guild()
+        yield started
+
+
+@pytest.fixture
+async def rig(double: DiscordDouble, tmp_path: Path, clock: FixedClock) -> AsyncIterator[Rig]:
+    async with running_bot(double, tmp_path / "discord.db", clock) as started:
+        yield started
+
+
+def embed_of(body: JsonObject) -> JsonObject:
+    (embed,) = body["embeds"]
+    assert isinstance(embed, dict)
+    return embed
+
+
+def button_ids(body: JsonObject) -> list[str]:
+    return [
+        button["custom_id"] for row in body.get("components", []) for button in row["components"]
+    ]
+
+
+async def open_question(rig: Rig) -> str:
+    """Ask an EC2 question; return its id."""
+    (body,) = await rig.command("ask", {"topic": "ec2"})
+    question_id = button_ids(body)[0].split(":", 2)[2]
+    assert button_ids(body) == [
+        ids.button_id(ActionKind.ANSWER, question_id),
+        ids.button_id(ActionKind.HINT, question_id),
+        ids.button_id(ActionKind.SKIP, question_id),
+    ]
+    return question_id
+
+
+# -- slash commands ------------------------------------------------------------------------
+
+
+async def test_ask_posts_a_private_question_embed_with_answer_hint_and_skip(rig: Rig) -> None:
+    question_id = await open_question(rig)
+    assert rig.services.catalog.question(question_id).topic_id == "ec2"
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    assert opened.question_id == question_id
+
+
+@pytest.mark.parametrize(
+    ("subcommand", "options", "title"),
+    [
+        ("stats", {}, "Alice"),
+        ("leaderboard", {"period": "month"}, "Leaderboard"),
+        ("hint", {}, "no open question"),
+        ("skip", {}, "no open question"),
+        ("answer", {"text": "an answer"}, "no open question"),
+        ("ask", {"topic": "lambda", "difficulty": "basic"}, "Lambda"),
+    ],
+)
+async def test_every_engine_subcommand_defers_then_follows_up_privately(
+    rig: Rig, subcommand: str, options: dict[str, OptionValue], title: str
+) -> None:
+    (body,) = await rig.command(subcommand, options)
+    assert title.lower() in json.dumps(embed_of(body)).lower()
+
+
+@pytest.mark.parametrize(("subcommand", "expected"), [("topics", "EC2"), ("help", "daily set")])
+async def test_in_memory_subcommands_answer_on_the_callback(
+    rig: Rig, subcommand: str, expected: str
+) -> None:
+    await rig.double.dispatch(
+        "INTERACTION_CREATE", slash_command_interaction(subcommand=subcommand)
+    )
+    (callback,) = await rig.double.wait_for_callbacks(1)
+    assert callback.type == CALLBACK_CHANNEL_MESSAGE
+    assert callback.data["flags"] == EPHEMERAL_FLAG
+    assert callback.data["allowed_mentions"] == {"parse": []}
+    assert expected in json.dumps(callback.data["embeds"])
+
+
+async def test_answer_command_grades_the_open_question(rig: Rig) -> None:
+    await open_question(rig)
+    (body,) = await rig.command("answer", {"text": "Use an Auto Scaling group across AZs."})
+    assert embed_of(body)["title"].split(" ", 1)[1].startswith("Score ")
+    assert len(await rig.services.store.attempts(ALICE)) == 1
+
+
+async def test_an_answer_over_the_cap_is_refused_with_the_cap(rig: Rig) -> None:
+    await open_question(rig)
+    (body,) = await rig.command("answer", {"text": "x" * 3001})
+    assert "3,000" in embed_of(body)["description"]
+    assert await rig.services.store.open_question(ALICE) is not None
+
+
+async def test_everyone_in_user_text_never_pings(rig: Rig) -> None:
+    (body,) = await rig.command("ask", {"topic": "@everyone <@&123>"})
+    description = embed_of(body)["description"]
+    assert "@\u200beveryone" in description
+    assert "@everyone" not in description
+    assert "<@&" not in description
+
+
+async def test_autocomplete_offers_topics_and_timezones(rig: Rig) -> None:
+    await rig.double.dispatch(
+        "INTERACTION_CREATE",
+        autocomplete_interaction(subcommand="ask", focused="topic", value="ec"),
+    )
+    await rig.double.dispatch(
+        "INTERACTION_CREATE",
+        autocomplete_interaction(
+            subcommand="set", subcommand_group="daily", focused="timezone", value="europe/lon",
+            options={"time": "09:30"},
+        ),
+    )  # fmt: skip
+    topics, zones = await rig.double.wait_for_callbacks(2)
+    assert topics.type == zones.type == CALLBACK_AUTOCOMPLETE_RESULT
+    assert [c["value"] for c in topics.data["choices"]][:2] == ["ec2", "ecs"]
+    assert zones.data["choices"] == [{"name": "Europe/London", "value": "Europe/London"}]
+
+
+# -- buttons and the modal -----------------------------------------------------------------
+
+
+async def test_answer_button_opens_a_modal_and_the_grade_is_private(rig: Rig) -> None:
+    question_id = await open_question(rig)
+    await rig.double.dispatch(
+        "INTERACTION_CREATE", button_interaction(ids.button_id(ActionKind.ANSWER, question_id))
+    )
+    modal = (await rig.double.wait_for_callbacks(2))[1]
+    assert modal.type == CALLBACK_MODAL
+    assert modal.data["custom_id"] == ids.modal_id(question_id)
+    (row,) = modal.data["components"]
+    assert row["components"][0]["style"] == 2  # paragraph
+    submit = modal_submit_interaction(
+        ids.modal_id(question_id), {ids.ANSWER_INPUT: "Instances in an Auto Scaling group."}
+    )
+    (body,) = await rig.deferred(submit)
+    assert "Score" in embed_of(body)["title"]
+    assert len(await rig.services.store.attempts(ALICE)) == 1
+
+
+async def test_hint_and_skip_buttons_act_on_the_open_question(rig: Rig) -> None:
+    question_id = await open_question(rig)
+    (hint,) = await rig.deferred(button_interaction(ids.button_id(ActionKind.HINT, question_id)))
+    assert "Hint 1" in embed_of(hint)["title"]
+    (skip,) = await rig.deferred(button_interaction(ids.button_id(ActionKind.SKIP, question_id)))
+    assert "Reference" in json.dumps(embed_of(skip))
+    assert await rig.services.store.open_question(ALICE) is None
+
+
+# -- the daily question --------------------------------------------------------------------
+
+
+async def test_daily_set_needs_manage_server(rig: Rig) -> None:
+    options: dict[str, OptionValue] = {"time": "09:30", "timezone": "Europe/London"}
+    await rig.double.dispatch(
+        "INTERACTION_CREATE",
+        slash_command_interaction(subcommand="set", subcommand_group="daily", options=options),
+    )
+    (refusal,) = await rig.double.wait_for_callbacks(1)
+    assert refusal.type == CALLBACK_CHANNEL_MESSAGE
+    assert refusal.data["flags"] == EPHEMERAL_FLAG
+    assert NEEDS_MANAGE_SERVER in refusal.data["embeds"][0]["description"]
+    assert await rig.services.store.subscription(ROOM) is None
+
+    admin = slash_command_interaction(
+        subcommand="set",
+        subcommand_group="daily",
+        options=options,
+        permissions=MEMBER_PERMISSIONS | MANAGE_GUILD,
+    )
+    (accepted,) = await rig.deferred(admin)
+    assert "Daily question is on" in embed_of(accepted)["title"]
+    subscription = await rig.services.store.subscription(ROOM)
+    assert subscription is not None
+    assert subscription.timezone == "Europe/London"
+
+    (status,) = await rig.command("status", subcommand_group="daily")
+    assert "is on" in embed_of(status)["title"]
+    (off,) = await rig.command(
+        "off", subcommand_group="daily", permissions=MEMBER_PERMISSIONS | MANAGE_GUILD
+    )
+    assert "off" in embed_of(off)["title"]
+
+
+async def subscribe(rig: Rig) -> None:
+    await rig.services.daily.subscribe(
+        ROOM, actor=ALICE, is_admin=True, post_time="09:30", timezone="UTC"
+    )
+
+
+async def test_daily_post_answer_and_reveal_in_a_thread(rig: Rig) -> None:
+    await subscribe(rig)
+    assert await rig.services.daily.post_now(ROOM) is Outcome.POSTED
+    (post,) = rig.double.calls_to("POST", f"/channels/{CHANNEL_ID}/messages")
+    assert post.body["allowed_mentions"] == {"parse": []}
+    (answer_id,) = button_ids(post.body)
+    assert answer_id.startswith("awsquiz:answer:daily:")
+    message_id = next(iter(rig.double.messages))
+
+    press = button_interaction(answer_id, rig.double.messages[message_id])
+    await rig.double.dispatch("INTERACTION_CREATE", press)
+    (modal,) = await rig.double.wait_for_callbacks(1)
+    assert modal.type == CALLBACK_MODAL
+    value = answer_id.removeprefix("awsquiz:answer:")
+    submit = modal_submit_interaction(ids.modal_id(value), {ids.ANSWER_INPUT: "An answer."})
+    (graded,) = await rig.deferred(submit)
+    assert "Streak" in json.dumps(embed_of(graded))
+
+    rig.clock.advance(timedelta(days=1))
+    assert await rig.services.daily.reveal_due() == 1
+    (thread,) = rig.double.calls_to("POST", "/channels/{channel_id}/messages/{message_id}/threads")
+    assert thread.path == f"/channels/{CHANNEL_ID}/messages/{message_id}/threads"
+    (reveal,) = rig.double.calls_to("POST", f"/channels/{message_id}/messages")
+    assert "the answer" in embed_of(reveal.body)["title"]
+
+
+async def test_reveal_is_a_reply_where_threads_are_not_allowed(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    async with DiscordDouble() as double:
+        double.add_guild(bot_permissions=BOT_PERMISSIONS & ~CREATE_PUBLIC_THREADS)
+        async with running_bot(double, tmp_path / "d.db", clock) as rig:
+            await subscribe(rig)
+            await rig.services.daily.post_now(ROOM)
+            rig.clock.advance(timedelta(days=1))
+            assert await rig.services.daily.reveal_due() == 1
+            reveal = rig.double.calls_to("POST", f"/channels/{CHANNEL_ID}/messages")[1]
+            assert reveal.body["message_reference"]["message_id"] == next(iter(double.messages))
+            assert not double.calls_to("POST", "/channels/{channel_id}/messages/{m}/threads")
+
+
+async def test_forbidden_and_server_errors_become_chat_post_errors(rig: Rig) -> None:
+    adapter = DiscordChatAdapter(rig.client)
+    reply = Reply(title="Daily")
+    rig.double.respond(
+        "POST", "/channels/{channel_id}/messages", 403, error_body(50013, "Missing Permissions"),
+        once=True,
+    )  # fmt: skip
+    with pytest.raises(ChatPostError) as refused:
+        await adapter.post(ROOM, reply)
+    assert not refused.value.transient
+    rig.double.respond("POST", "/channels/{channel_id}/messages", 500, error_body(0, "boom"))
+    with pytest.raises(ChatPostError) as failed:
+        await adapter.post(ROOM, reply)
+    assert failed.value.transient
+
+
+# -- the DM interview ----------------------------------------------------------------------
+
+
+def dm_posts(double: DiscordDouble) -> list[RestCall]:
+    return double.calls_to("POST", f"/channels/{DM_CHANNEL}/messages")
+
+
+async def test_dm_interview_runs_to_its_summary_across_a_restart(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    database = tmp_path / "discord.db"
+    async with running_bot(double, database, clock) as rig:
+        (started,) = await rig.command("interview", {"topics": "ec2", "questions": 2})
+        assert "direct messages" in embed_of(started)["description"]
+        intro, first = await double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 2)
+        assert "Mock interview" in embed_of(intro.body)["title"]
+        assert "Question 1 of 2" in embed_of(first.body)["title"]
+        assert len(button_ids(first.body)) == 3  # Hint, Skip, Stop
+
+    async with running_bot(double, database, clock) as rig:  # a restart: new client, same db
+        answer = dm_message_create("EC2 instances in an Auto Scaling group across AZs.")
+        await double.dispatch("MESSAGE_CREATE", answer)
+        await double.dispatch("MESSAGE_CREATE", answer)  # delivered twice: graded once
+        posts = await double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 4)
+        assert "Score" in embed_of(posts[2].body)["title"]
+        assert "Question 2 of 2" in embed_of(posts[3].body)["title"]
+        await double.dispatch("MESSAGE_CREATE", dm_message_create("skip"))
+        posts = await double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 6)
+        assert "Interview summary" in embed_of(posts[5].body)["title"]
+        assert len(dm_posts(double)) == 6
+        assert len(await rig.services.store.attempts(ALICE)) == 1  # in the guild's scope
+        assert not await rig.services.interviews.is_active(ALICE)
+
+
+async def test_closed_dms_get_a_private_message_with_the_fix(rig: Rig) -> None:
+    rig.double.respond(
+        "POST", "/channels/{channel_id}/messages", 403,
+        error_body(50007, "Cannot send messages to this user"),
+    )  # fmt: skip
+    (body,) = await rig.command("interview")
+    assert "Direct Messages" in embed_of(body)["description"]
+    assert "/awsquiz interview" in DMS_CLOSED
+    assert not await rig.services.interviews.is_active(ALICE)
+
+
+# -- gateway and sync ----------------------------------------------------------------------
+
+
+async def test_the_bot_still_answers_after_a_gateway_disconnect(rig: Rig) -> None:
+    await rig.double.close_gateway()
+    await rig.double.wait_for_gateway(2)
+    await rig.double.dispatch("INTERACTION_CREATE", slash_command_interaction(subcommand="help"))
+    (callback,) = await rig.double.wait_for_callbacks(1)
+    assert callback.type == CALLBACK_CHANNEL_MESSAGE
+
+
+async def test_commands_sync_to_the_guild_when_one_is_set(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    async with running_bot(double, tmp_path / "d.db", clock, guild_id=GUILD_ID):
+        pass
+    (sync,) = double.calls_to("PUT", f"/applications/{APPLICATION_ID}/guilds/{GUILD_ID}/commands")
+    (command,) = sync.body
+    assert command["name"] == "awsquiz"
+    names = {option["name"] for option in command["options"]}
+    assert names >= {"ask", "answer", "hint", "skip", "topics", "stats", "leaderboard"}
+    assert names >= {"interview", "daily", "help"}
+    assert not double.calls_to("PUT", f"/applications/{APPLICATION_ID}/commands")
+
+
+async def test_commands_sync_globally_without_a_guild(rig: Rig) -> None:
+    assert rig.double.calls_to("PUT", f"/applications/{APPLICATION_ID}/commands")
+
+
+# -- settings ------------------------------------------------------------------------------
+
+
+def test_discord_settings_and_platforms(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "d.db", DISCORD_TOKEN="secret-token", DISCORD_GUILD_ID="42")
+    assert configured_platforms(settings) == ["discord"]
+    assert settings.discord_guild_id == 42
+    assert "secret-token" not in repr(settings)
+    assert settings.discord_api_url == "https://discord.com/api/v10"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DISCORD_API_URL", "discord.com"), ("DISCORD_GATEWAY_URL", "https://x"),
+     ("DISCORD_SHARD_COUNT", "0")],
+)  # fmt: skip
+def test_bad_discord_settings_name_the_setting(tmp_path: Path, name: str, value: str) -> None:
+    from bot.engine.errors import SettingsError
+
+    with pytest.raises(SettingsError) as raised:
+        settings_for(tmp_path / "d.db", **{name: value})
+    assert raised.value.name == name
+
+
+async def test_discord_sync_logs_in_syncs_and_closes(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    client = AwsquizClient(GUILD_ID, guild_ready_timeout=0)
+    async with open_services(settings_for(tmp_path / "d.db"), clock=clock) as services:
+        client.handlers = DiscordHandlers(services, client)
+        with pointed_at(double):
+            synced = await sync_once(client, BOT_TOKEN)
+    assert [command.name for command in synced] == ["awsquiz"]
+    assert client.is_closed()
+    assert double.gateway_connections == 0
