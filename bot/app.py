@@ -68,6 +68,8 @@ async def open_services(
         quiz = QuizService(
             catalog, Grader(), store, clock, max_answer_chars=settings.awsquiz_max_answer_chars
         )
+        # About a millisecond per question, once, rather than on each question's first answer.
+        quiz.warm_up()
         interviews = InterviewService(
             quiz, idle_timeout=timedelta(hours=settings.awsquiz_interview_idle_hours)
         )

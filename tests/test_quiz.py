@@ -620,3 +620,16 @@ async def test_an_answer_for_a_replaced_question_is_refused_and_keeps_the_newer_
         await quiz.answer(user, "binpack spread random", question_id=first.question_id)
     graded = await quiz.answer(user, "buckets and objects", question_id=second.question_id)
     assert graded.question_id == second.question_id
+
+
+async def test_after_warm_up_no_answer_needs_a_new_reference_analysis(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    from bot.engine.grading.reference import analyse_reference
+
+    quiz = QuizService(catalog, Grader(), store, clock, random.Random(1))
+    quiz.warm_up()
+    misses = analyse_reference.cache_info().misses
+    for item in catalog.questions:
+        quiz.grade(item, "an answer about clusters, buckets and functions")
+    assert analyse_reference.cache_info().misses == misses

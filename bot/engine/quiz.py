@@ -182,6 +182,13 @@ class QuizService:
         score = max(0, grade.score - hints_used * HINT_PENALTY)
         return replace(grade, score=score, verdict=verdict_for(score))
 
+    def warm_up(self) -> None:
+        """Analyse every loaded reference now, at start, instead of on its first answer."""
+        for item in self.catalog.questions:
+            self.grader.prepare(
+                item.reference, question=item.prompt, concepts=item.concepts, aliases=item.aliases
+            )
+
     def concepts(self, item: Question) -> tuple[str, ...]:
         """Return the key concepts of a question's reference, in hint order."""
         return self.grader.concepts(item.reference, question=item.prompt, concepts=item.concepts)
