@@ -321,11 +321,25 @@ class SqlStore(SqlDailyStore):
 
     async def active_interview(self, user: UserRef) -> StoredInterview | None:
         """Return the user's active interview session, if any."""
+        return await self._newest_active_interview(is_user(user))
+
+    async def active_interview_anywhere(
+        self, platform: str, user_id: str
+    ) -> StoredInterview | None:
+        """Return the user's active interview in any workspace of `platform`, newest first."""
+        return await self._newest_active_interview(
+            and_(UserRow.platform == platform, UserRow.user_id == user_id)
+        )
+
+    async def _newest_active_interview(
+        self, owner_is: ColumnElement[bool]
+    ) -> StoredInterview | None:
+        """The most recently updated active interview of the users matching `owner_is`."""
         query = (
             select(InterviewSessionRow, UserRow)
             .join(UserRow, InterviewSessionRow.user_id == UserRow.id)
-            .where(is_user(user), InterviewSessionRow.active.is_(True))
-            .order_by(InterviewSessionRow.updated_at.desc())
+            .where(owner_is, InterviewSessionRow.active.is_(True))
+            .order_by(InterviewSessionRow.updated_at.desc(), InterviewSessionRow.id.desc())
             .limit(1)
         )
         async with self._sessions() as session:

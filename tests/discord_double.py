@@ -203,6 +203,11 @@ def snowflake(increment: int, *, at_ms: int = FIRST_GENERATED_MS) -> int:
     return ((at_ms - DISCORD_EPOCH_MS) << 22) + increment
 
 
+def shard_for(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to: `(guild_id >> 22) % shard_count`."""
+    return (guild_id >> 22) % shard_count
+
+
 def dm_channel_id(user_id: int) -> int:
     """The id of the DM channel between the bot and `user_id`, as the double hands it out."""
     return user_id + DM_CHANNEL_ID_OFFSET
@@ -220,9 +225,13 @@ class DiscordDouble:
     `double.gateway_url` (see `pointed_at` and `running_client`).
     """
 
-    def __init__(self, token: str = BOT_TOKEN, application_id: int = APPLICATION_ID) -> None:
+    def __init__(
+        self, token: str = BOT_TOKEN, application_id: int = APPLICATION_ID, *, shards: int = 1
+    ) -> None:
         self.token = token
         self.application_id = application_id
+        self.recommended_shards = shards
+        """What `GET /gateway/bot` reports: the shard count a client without one will use."""
         self.bot_user = user_payload(application_id, BOT_NAME, bot=True)
         self.calls: list[RestCall] = []
         self.callbacks: list[InteractionCallback] = []
@@ -241,8 +250,14 @@ class DiscordDouble:
         """RESUMEs answered with RESUMED."""
         self.heartbeats = 0
         self.session_id: str | None = None
-        self._sequence = 0
-        self._live: web.WebSocketResponse | None = None
+        """The newest session; RESUME is accepted for any session this double started."""
+        self._shard_of_session: dict[str, int] = {}
+        self._sequences: dict[int, int] = {}
+        """Per shard: each gateway session numbers its own dispatches."""
+        self._live: dict[int, web.WebSocketResponse] = {}
+        """The live session of each shard (shard 0 alone for an unsharded client)."""
+        self._shard_of_socket: dict[web.WebSocketResponse, int] = {}
+        self._shard_count = 1
         self._open_sockets: list[web.WebSocketResponse] = []
         self._send_lock = asyncio.Lock()
         self._overrides: list[_Override] = []
@@ -272,7 +287,7 @@ class DiscordDouble:
 
     async def close(self) -> None:
         """Close open gateway sockets from the server side, then stop listening."""
-        self._live = None
+        self._live.clear()
         for socket in list(self._open_sockets):
             await socket.close(code=aiohttp.WSCloseCode.GOING_AWAY)
         if self._runner is not None:
@@ -323,8 +338,12 @@ class DiscordDouble:
         name: str = GUILD_NAME,
         channels: Mapping[int, str] | None = None,
         bot_permissions: int = BOT_PERMISSIONS,
+        everyone_permissions: int = MEMBER_PERMISSIONS,
     ) -> JsonObject:
         """Put the bot in a guild: READY lists it and a GUILD_CREATE follows. Return the payload.
+
+        The bot's permissions are its role's and @everyone's together: to take one away from
+        the bot, leave it out of both.
 
         Declare guilds before the client connects; `running_client` waits until all are cached.
         """
@@ -334,6 +353,7 @@ class DiscordDouble:
             channels=channels if channels is not None else {CHANNEL_ID: CHANNEL_NAME},
             bot_user=self.bot_user,
             bot_permissions=bot_permissions,
+            everyone_permissions=everyone_permissions,
         )
         self.guilds[guild_id] = payload
         return payload
@@ -533,7 +553,11 @@ class DiscordDouble:
     def _gateway_info(self, _call: RestCall, _args: Mapping[str, str]) -> CannedResponse:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
         return CannedResponse(
-            {"url": str(self.gateway_url), "shards": 1, "session_start_limit": limit}
+            {
+                "url": str(self.gateway_url),
+                "shards": self.recommended_shards,
+                "session_start_limit": limit,
+            }
         )
 
     def _get_channel(self, _call: RestCall, args: Mapping[str, str]) -> CannedResponse:
@@ -726,34 +750,47 @@ class DiscordDouble:
     # -- gateway -----------------------------------------------------------------------------
 
     async def dispatch(
-        self, event: str, payload: JsonObject, timeout: float = DEFAULT_TIMEOUT
+        self,
+        event: str,
+        payload: JsonObject,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        shard: int | None = None,
     ) -> int:
-        """Send DISPATCH `event` on the live session (waiting for one); return its sequence."""
+        """Send DISPATCH `event` on a live session (waiting for it); return its sequence.
+
+        The session is `shard`'s, else the one Discord would pick: a guild's events go to
+        shard `(guild_id >> 22) % shard_count`, everything else (DMs) to shard 0.
+        """
         if event == "INTERACTION_CREATE":
             # Remembered so the callback answer can name the interaction's type and channel.
             self._interactions[int(payload["id"])] = payload
+        if shard is None:
+            guild_id = payload.get("guild_id")
+            shard = shard_for(int(guild_id), self._shard_count) if guild_id else 0
+        target = shard
         await self._wait_until(
-            lambda: self._live is not None,
+            lambda: target in self._live,
             timeout,
-            lambda: f"a live gateway session to dispatch {event}",
+            lambda: f"a live gateway session on shard {target} to dispatch {event}",
         )
-        assert self._live is not None  # for mypy: the wait just saw it
-        return await self._send_dispatch(self._live, event, payload)
+        return await self._send_dispatch(self._live[target], event, payload)
 
     async def close_gateway(self, code: int = RESUMABLE_CLOSE_CODE) -> None:
-        """Close the gateway socket from Discord's side; with 4000, discord.py will RESUME."""
-        self._live = None
+        """Close the gateway sockets from Discord's side; with 4000, discord.py will RESUME."""
+        self._live.clear()
         for socket in list(self._open_sockets):
             await socket.close(code=code)
 
     def invalidate_session(self) -> None:
-        """Forget the session: the next RESUME gets INVALID_SESSION and discord.py re-IDENTIFYs."""
+        """Forget the sessions: a RESUME gets INVALID_SESSION and discord.py re-IDENTIFYs."""
         self.session_id = None
+        self._shard_of_session.clear()
 
     async def wait_for_gateway(self, count: int = 1, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until `count` sessions were started or resumed in total and one is live now."""
         await self._wait_until(
-            lambda: self.identifies + self.resumes >= count and self._live is not None,
+            lambda: self.identifies + self.resumes >= count and bool(self._live),
             timeout,
             lambda: (
                 f"gateway session #{count}; got {self.identifies} IDENTIFY, "
@@ -778,8 +815,9 @@ class DiscordDouble:
                     await self._on_frame(socket, json.loads(message.data))
         finally:
             self._open_sockets.remove(socket)
-            if self._live is socket:
-                self._live = None
+            shard = self._shard_of_socket.pop(socket, None)
+            if shard is not None and self._live.get(shard) is socket:
+                del self._live[shard]
             await self._notify()
         return socket
 
@@ -802,17 +840,26 @@ class DiscordDouble:
                 code=AUTHENTICATION_FAILED_CLOSE_CODE, message=b"Authentication failed."
             )
             return
+        shard, shard_count = identify.get("shard") or (0, 1)
+        self._shard_count = shard_count
         self.session_id = f"session-{self.next_id()}"
-        self._sequence = 0
+        self._shard_of_session[self.session_id] = shard
+        self._shard_of_socket[socket] = shard
+        self._sequences[shard] = 0
+        guilds = [
+            guild
+            for guild_id, guild in self.guilds.items()
+            if shard_for(guild_id, shard_count) == shard
+        ]
         ready = {
             "v": API_VERSION,
             "user": {**self.bot_user, "verified": True, "mfa_enabled": False, "flags": 0},
-            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in self.guilds],
+            "guilds": [{"id": guild["id"], "unavailable": True} for guild in guilds],
             "session_id": self.session_id,
             "session_type": "normal",
             "resume_gateway_url": str(self.gateway_url),
             "application": {"id": str(self.application_id), "flags": 0},
-            "shard": [0, 1],
+            "shard": [shard, shard_count],
             "private_channels": [],
             "relationships": [],
             "presences": [],
@@ -821,30 +868,35 @@ class DiscordDouble:
             "user_settings": {},
         }
         await self._send_dispatch(socket, "READY", ready)
-        for guild in self.guilds.values():
+        for guild in guilds:
             await self._send_dispatch(socket, "GUILD_CREATE", guild)
         self.identifies += 1
-        self._live = socket
+        self._live[shard] = socket
 
     async def _resume(self, socket: web.WebSocketResponse, resume: JsonObject) -> None:
-        if resume.get("token") != self.token or resume.get("session_id") != self.session_id:
+        session_id = resume.get("session_id")
+        if resume.get("token") != self.token or session_id not in self._shard_of_session:
             # d=false: not resumable; discord.py closes, then IDENTIFYs afresh.
             await self._send(socket, {"op": OP_INVALID_SESSION, "d": False, "s": None, "t": None})
             return
         # Nothing was missed while away: every dispatch waits for a live session.
+        shard = self._shard_of_session[session_id]
+        self._shard_of_socket[socket] = shard
         await self._send_dispatch(socket, "RESUMED", {"_trace": ["double-gateway"]})
         self.resumes += 1
-        self._live = socket
+        self._live[shard] = socket
 
     async def _send_dispatch(
         self, socket: web.WebSocketResponse, event: str, payload: JsonObject
     ) -> int:
         # One lock: sequence numbers must reach the client in the order they were assigned.
         async with self._send_lock:
-            self._sequence += 1
-            frame = {"op": OP_DISPATCH, "t": event, "s": self._sequence, "d": payload}
+            shard = self._shard_of_socket.get(socket, 0)
+            sequence = self._sequences.get(shard, 0) + 1
+            self._sequences[shard] = sequence
+            frame = {"op": OP_DISPATCH, "t": event, "s": sequence, "d": payload}
             await socket.send_str(json.dumps(frame))
-            return self._sequence
+            return sequence
 
     async def _send(self, socket: web.WebSocketResponse, frame: JsonObject) -> None:
         async with self._send_lock:
@@ -1118,6 +1170,7 @@ def guild_create_payload(
     channels: Mapping[int, str] | None = None,
     bot_user: JsonObject | None = None,
     bot_permissions: int = BOT_PERMISSIONS,
+    everyone_permissions: int = MEMBER_PERMISSIONS,
 ) -> JsonObject:
     """A GUILD_CREATE: roles (@everyone and the bot's), the bot as member, text channels."""
     bot = bot_user or user_payload(BOT_USER_ID, BOT_NAME, bot=True)
@@ -1146,7 +1199,7 @@ def guild_create_payload(
         "emojis": [],
         "stickers": [],
         "roles": [
-            role_payload(guild_id, "@everyone", MEMBER_PERMISSIONS),
+            role_payload(guild_id, "@everyone", everyone_permissions),
             role_payload(bot_role_id, bot["username"], bot_permissions, position=1),
         ],
         "joined_at": "2024-01-15T10:00:00.000000+00:00",

@@ -16,9 +16,14 @@ from conftest import FixedClock
 from bot.adapters.recording import RecordingAdapter
 from bot.engine.catalog import Catalog
 from bot.engine.daily.delivery import RetryPolicy
-from bot.engine.daily.model import ChannelRef, PostState
+from bot.engine.daily.model import ChannelRef, PostState, Subscription
 from bot.engine.daily.service import DailyConfig, DailyService, Outcome, daily_streak
-from bot.engine.errors import InvalidOptionError, NotAllowedError, UnknownTopicError
+from bot.engine.errors import (
+    ChatPostError,
+    InvalidOptionError,
+    NotAllowedError,
+    UnknownTopicError,
+)
 from bot.engine.grading import Grader
 from bot.engine.model import Source, UserRef
 from bot.engine.quiz import QuizService
@@ -329,6 +334,28 @@ async def test_rate_limits_are_retried_and_permanent_failures_do_not_block_other
     assert failed.state is PostState.FAILED
     assert failed.error is not None
     assert "channel_not_found" in failed.error
+
+
+async def test_a_post_that_fails_for_good_is_reported_to_the_failure_listeners(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    adapter = RecordingAdapter(platform="slack", failing_channels=frozenset({"C1"}))
+    daily = build(store, clock, catalog, adapter)
+    reported: list[tuple[str, str]] = []
+
+    async def broken(_subscription: Subscription, _error: ChatPostError) -> None:
+        raise RuntimeError("the report itself failed")
+
+    async def record(subscription: Subscription, error: ChatPostError) -> None:
+        reported.append((subscription.created_by, str(error)))
+
+    daily.failure_listeners += [broken, record]  # one broken listener does not stop the next
+    await subscribe(daily)
+    clock.set(POST_INSTANT)
+    assert await daily.post_now(ROOM) is Outcome.FAILED
+    ((created_by, error),) = reported
+    assert created_by == "UADMIN"
+    assert "channel_not_found" in error
 
 
 async def test_a_crash_between_claim_and_post_is_recovered_after_the_lease(

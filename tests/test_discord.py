@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import discord
 import pytest
 from conftest import FixedClock
 from discord_double import (
@@ -21,11 +24,13 @@ from discord_double import (
     CALLBACK_DEFERRED_CHANNEL_MESSAGE,
     CALLBACK_MODAL,
     CHANNEL_ID,
+    CHANNEL_NAME,
     CREATE_PUBLIC_THREADS,
     EPHEMERAL_FLAG,
     GUILD_ID,
     MANAGE_GUILD,
     MEMBER_PERMISSIONS,
+    SEND_MESSAGES,
     USER_ID,
     DiscordDouble,
     JsonObject,
@@ -44,7 +49,13 @@ from discord_double import (
 
 from bot.adapters.discord import ids
 from bot.adapters.discord.chat import DiscordChatAdapter
-from bot.adapters.discord.client import AwsquizClient, sync_once
+from bot.adapters.discord.client import (
+    AwsquizClient,
+    ShardedAwsquizClient,
+    build_client,
+    serve,
+    sync_once,
+)
 from bot.adapters.discord.handlers import DMS_CLOSED, NEEDS_MANAGE_SERVER, DiscordHandlers
 from bot.app import Services, open_services
 from bot.engine.daily.model import ChannelRef
@@ -99,15 +110,28 @@ def settings_for(database: Path, **extra: str) -> Settings:
 
 @asynccontextmanager
 async def running_bot(
-    double: DiscordDouble, database: Path, clock: FixedClock, guild_id: int | None = None
+    double: DiscordDouble,
+    database: Path,
+    clock: FixedClock,
+    guild_id: int | None = None,
+    *,
+    client: AwsquizClient | None = None,
 ) -> AsyncIterator[Rig]:
     """Start awsquiz's Discord client on `database`; leaving the context is a bot restart."""
-    client = AwsquizClient(guild_id, guild_ready_timeout=0)
+    client = client or AwsquizClient(guild_id, guild_ready_timeout=0)
     adapters = {"discord": DiscordChatAdapter(client)}
     async with open_services(settings_for(database), adapters=adapters, clock=clock) as services:
         client.handlers = DiscordHandlers(services, client)
         async with running_client(client, BOT_TOKEN, double):
             yield Rig(double, services, client, clock)
+
+
+class UnthrottledClient(AwsquizClient):
+    """Identifies again at once: discord.py waits 5 s before every IDENTIFY but the first
+    (Discord's rate limit, which the double does not have)."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """No wait."""
 
 
 @pytest.fixture
@@ -251,6 +275,49 @@ async def test_answer_button_opens_a_modal_and_the_grade_is_private(rig: Rig) ->
     assert len(await rig.services.store.attempts(ALICE)) == 1
 
 
+async def test_an_answer_modal_opened_before_a_restart_is_graded_after_it(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    database = tmp_path / "discord.db"
+    async with running_bot(double, database, clock) as rig:
+        question_id = await open_question(rig)
+        press = button_interaction(ids.button_id(ActionKind.ANSWER, question_id))
+        await double.dispatch("INTERACTION_CREATE", press)
+        assert (await double.wait_for_callbacks(2))[1].type == CALLBACK_MODAL
+
+    async with running_bot(double, database, clock) as rig:  # a restart: new client, same db
+        submit = modal_submit_interaction(
+            ids.modal_id(question_id), {ids.ANSWER_INPUT: "Instances in an Auto Scaling group."}
+        )
+        (body,) = await rig.deferred(submit)  # one callback: handled once
+        assert "Score" in embed_of(body)["title"]
+        assert len(await rig.services.store.attempts(ALICE)) == 1
+
+
+async def test_members_answering_one_daily_post_are_each_graded_once(rig: Rig) -> None:
+    """One custom_id for everyone's modal: the first submission must not drop the others."""
+    await subscribe(rig)
+    await rig.services.daily.post_now(ROOM)
+    (post,) = rig.double.calls_to("POST", f"/channels/{CHANNEL_ID}/messages")
+    (answer_id,) = button_ids(post.body)
+    message = rig.double.messages[next(iter(rig.double.messages))]
+    members = [(USER_ID, "alice"), (USER_ID + 1, "bob")]
+    for user_id, name in members:  # both open the modal before either submits
+        press = button_interaction(answer_id, message, user_id=user_id, user_name=name)
+        await rig.double.dispatch("INTERACTION_CREATE", press)
+    await rig.double.wait_for_callbacks(2)
+    value = answer_id.removeprefix("awsquiz:answer:")
+    for user_id, name in members:
+        submit = modal_submit_interaction(
+            ids.modal_id(value), {ids.ANSWER_INPUT: "An answer."}, user_id=user_id, user_name=name
+        )
+        (graded,) = await rig.deferred(submit)
+        assert "Streak" in json.dumps(embed_of(graded))
+    for user_id, _ in members:
+        member = UserRef("discord", str(GUILD_ID), str(user_id))
+        assert len(await rig.services.store.attempts(member)) == 1
+
+
 async def test_hint_and_skip_buttons_act_on_the_open_question(rig: Rig) -> None:
     question_id = await open_question(rig)
     (hint,) = await rig.deferred(button_interaction(ids.button_id(ActionKind.HINT, question_id)))
@@ -342,6 +409,36 @@ async def test_reveal_is_a_reply_where_threads_are_not_allowed(
             assert not double.calls_to("POST", "/channels/{channel_id}/messages/{m}/threads")
 
 
+async def test_the_admin_is_told_by_dm_when_a_later_daily_post_is_refused(
+    tmp_path: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with DiscordDouble() as double:
+        double.add_guild(  # Send Messages taken away after the set-up
+            bot_permissions=BOT_PERMISSIONS & ~SEND_MESSAGES,
+            everyone_permissions=MEMBER_PERMISSIONS & ~SEND_MESSAGES,
+        )
+        missing = error_body(50013, "Missing Permissions")
+        double.respond("POST", f"/channels/{CHANNEL_ID}/messages", 403, missing)
+        async with running_bot(double, tmp_path / "d.db", clock) as rig:
+            await subscribe(rig)  # set up by Alice
+            assert await rig.services.daily.post_now(ROOM) is Outcome.FAILED
+            (dm,) = await double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages")
+            (opened,) = double.calls_to("POST", "/users/@me/channels")
+            assert int(opened.body["recipient_id"]) == USER_ID
+            notice = embed_of(dm.body)
+            assert "not posted" in notice["title"]
+            assert f"#{CHANNEL_NAME}" in notice["description"]
+            assert "Send Messages" in notice["description"]
+
+            # Her DMs closed too: the failure is still logged, and the round carries on.
+            closed = error_body(50007, "Cannot send messages to this user")
+            double.respond("POST", f"/channels/{DM_CHANNEL}/messages", 403, closed)
+            rig.clock.advance(timedelta(days=1))
+            assert await rig.services.daily.post_now(ROOM) is Outcome.FAILED
+    assert "could not tell user" in caplog.text
+    assert "Cannot send messages to this user" in caplog.text
+
+
 async def test_forbidden_and_server_errors_become_chat_post_errors(rig: Rig) -> None:
     adapter = DiscordChatAdapter(rig.client)
     reply = Reply(title="Daily")
@@ -392,6 +489,24 @@ async def test_dm_interview_runs_to_its_summary_across_a_restart(
         assert not await rig.services.interviews.is_active(ALICE)
 
 
+async def test_a_dm_answer_finds_its_guild_interview_when_that_guild_is_not_seen(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    """After a restart the guild may be on another shard or process: the database decides."""
+    database = tmp_path / "discord.db"
+    async with running_bot(double, database, clock) as rig:
+        await rig.command("interview", {"topics": "ec2", "questions": 2})
+        await double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 2)
+
+    del double.guilds[GUILD_ID]  # the restarted client is not told of the guild
+    async with running_bot(double, database, clock) as rig:
+        assert rig.client.get_guild(GUILD_ID) is None
+        await double.dispatch("MESSAGE_CREATE", dm_message_create("EC2 in an Auto Scaling group."))
+        posts = await double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 4)
+        assert "Score" in embed_of(posts[2].body)["title"]
+        assert len(await rig.services.store.attempts(ALICE)) == 1  # the guild's scope
+
+
 async def test_closed_dms_get_a_private_message_with_the_fix(rig: Rig) -> None:
     rig.double.respond(
         "POST", "/channels/{channel_id}/messages", 403,
@@ -414,6 +529,28 @@ async def test_the_bot_still_answers_after_a_gateway_disconnect(rig: Rig) -> Non
     assert callback.type == CALLBACK_CHANNEL_MESSAGE
 
 
+async def test_the_token_never_reaches_the_log_even_at_debug(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # discord.py logs requests and gateway frames at DEBUG
+    client = UnthrottledClient(None, guild_ready_timeout=0)
+    async with running_bot(double, tmp_path / "d.db", clock, client=client) as rig:  # login
+        await rig.command("stats")
+        refused = error_body(50013, "Missing Permissions")
+        double.respond("POST", "/channels/{channel_id}/messages", 403, refused, once=True)
+        with pytest.raises(ChatPostError):
+            await DiscordChatAdapter(rig.client).post(ROOM, Reply(title="Daily"))
+        double.invalidate_session()  # the RESUME fails: a fresh IDENTIFY, token and all
+        await double.close_gateway()
+        await double.wait_for_gateway(2)
+        await rig.command("stats")
+    assert double.resumes == 0
+    assert double.identifies == 2
+    assert any(r.name.startswith("discord.") and r.levelno == logging.DEBUG for r in caplog.records)
+    assert "Missing Permissions" in caplog.text
+    assert BOT_TOKEN not in caplog.text
+
+
 async def test_commands_sync_to_the_guild_when_one_is_set(
     double: DiscordDouble, tmp_path: Path, clock: FixedClock
 ) -> None:
@@ -430,6 +567,45 @@ async def test_commands_sync_to_the_guild_when_one_is_set(
 
 async def test_commands_sync_globally_without_a_guild(rig: Rig) -> None:
     assert rig.double.calls_to("PUT", f"/applications/{APPLICATION_ID}/commands")
+
+
+class UnthrottledShardedClient(UnthrottledClient, ShardedAwsquizClient):
+    """A sharded client whose shards identify at once."""
+
+
+async def test_a_sharded_client_connects_every_shard_and_answers_on_each(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    settings = settings_for(tmp_path / "d.db", DISCORD_TOKEN=BOT_TOKEN, DISCORD_SHARD_COUNT="2")
+    assert isinstance(build_client(settings), ShardedAwsquizClient)
+    client = UnthrottledShardedClient(None, shard_count=2, guild_ready_timeout=0)
+    async with DiscordDouble() as double:
+        double.add_guild()
+        async with running_bot(double, tmp_path / "d.db", clock, client=client):
+            identified = sorted(payload["shard"] for payload in double.identify_payloads())
+            assert identified == [[0, 2], [1, 2]]
+            assert client.get_guild(GUILD_ID) is not None
+            for shard in (0, 1):
+                topics = slash_command_interaction(subcommand="topics")
+                await double.dispatch("INTERACTION_CREATE", topics, shard=shard)
+                callback = (await double.wait_for_callbacks(shard + 1))[shard]
+                assert callback.type == CALLBACK_CHANNEL_MESSAGE
+                assert "EC2" in json.dumps(callback.data["embeds"])
+    assert client.is_closed()
+
+
+async def test_a_sharded_client_closes_before_login_and_after_a_refused_one(
+    double: DiscordDouble,
+) -> None:
+    never_started = ShardedAwsquizClient(None, shard_count=2)
+    await never_started.close()  # discord.py alone raises AttributeError here
+    assert never_started.is_closed()
+
+    refused = ShardedAwsquizClient(None, shard_count=2, guild_ready_timeout=0)
+    with pointed_at(double), pytest.raises(discord.LoginFailure):
+        await serve(refused, "not-the-token", asyncio.Event())
+    assert refused.is_closed()
+    assert double.gateway_connections == 0
 
 
 # -- settings ------------------------------------------------------------------------------

@@ -378,10 +378,10 @@ async def test_a_press_before_install_says_not_ready() -> None:
 
 def test_answer_modal_shape() -> None:
     prompt = "Explain  <@&456>\nplacement " + "q" * 500
-    modal = components.AnswerModal(RecordingHandler(), "daily:42", prompt, 3000)
+    modal = components.AnswerModal("daily:42", prompt, 3000)
     assert modal.title == "Your answer"
     assert modal.custom_id == "awsquiz:answer_modal:daily:42"
-    assert modal.timeout == components.MODAL_TIMEOUT_SECONDS
+    assert modal.timeout is None  # routed by custom_id, so nothing in memory to expire
     answer = modal.answer
     assert answer.custom_id == ids.ANSWER_INPUT
     assert answer.style is discord.TextStyle.paragraph
@@ -397,22 +397,28 @@ def test_answer_modal_shape() -> None:
 
 @pytest.mark.parametrize(("asked", "allowed"), [(50_000, 4000), (0, 1), (500, 500)])
 def test_answer_modal_clamps_max_chars(asked: int, allowed: int) -> None:
-    modal = components.AnswerModal(RecordingHandler(), "q", "Q", asked)
+    modal = components.AnswerModal("q", "Q", asked)
     assert modal.answer.max_length == allowed
 
 
 def test_answer_modal_refuses_a_value_too_long_for_its_custom_id() -> None:
     with pytest.raises(ValueError, match="too long"):
-        components.AnswerModal(RecordingHandler(), "v" * (ids.MAX_VALUE_LENGTH + 1), "Q", 500)
+        components.AnswerModal("v" * (ids.MAX_VALUE_LENGTH + 1), "Q", 500)
 
 
-async def test_answer_modal_hands_the_answer_to_the_handler() -> None:
-    handler = RecordingHandler()
-    modal = components.AnswerModal(handler, "ecs/q", "Q", 500)
-    interaction: Any = FakeInteraction()
-    # discord.py fills the input from the modal-submit payload this way before on_submit.
-    modal.answer._refresh_state(
-        interaction, {"type": 4, "custom_id": ids.ANSWER_INPUT, "value": "Use spread."}
-    )
-    await modal.on_submit(interaction)
-    assert handler.answers == [(interaction, "ecs/q", "Use spread.")]
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"type": 1, "components": [{"type": 4, "custom_id": ids.ANSWER_INPUT, "value": "Spread."}]},
+        {"type": 18, "component": {"type": 4, "custom_id": ids.ANSWER_INPUT, "value": "Spread."}},
+    ],
+)
+def test_the_answer_is_read_from_an_action_row_or_a_label(layout: dict[str, Any]) -> None:
+    assert components.answer_text({"custom_id": "m", "components": [layout]}) == "Spread."
+    assert components.answer_text({"custom_id": "m", "components": []}) == ""
+
+
+def test_modal_ids_round_trip_and_buttons_are_not_modals() -> None:
+    assert ids.parse_modal_id(ids.modal_id("daily:42")) == "daily:42"
+    assert ids.parse_modal_id(ids.button_id(ActionKind.ANSWER, "daily:42")) is None
+    assert ids.parse_modal_id("other-bot:answer_modal:x") is None

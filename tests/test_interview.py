@@ -351,6 +351,19 @@ async def test_stop_ends_early_and_sums_up_what_was_answered(
         await interviews.handle(ALICE, "stop")
 
 
+async def test_running_for_finds_the_interview_in_the_workspace_it_started_in(
+    interviews: InterviewService,
+) -> None:
+    in_t2 = UserRef("slack", "T2", "U1", "Alice")
+    assert await interviews.running_for("slack", "U1") is None
+    await interviews.start(in_t2, ["ecs"], 1)
+
+    assert await interviews.running_for("slack", "U1") == in_t2
+    assert await interviews.running_for("discord", "U1") is None
+    await interviews.stop(in_t2)
+    assert await interviews.running_for("slack", "U1") is None
+
+
 async def test_stop_before_any_answer(interviews: InterviewService, store: SqlStore) -> None:
     await interviews.start(ALICE, ["ecs"], 3)
 

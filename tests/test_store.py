@@ -411,6 +411,36 @@ async def test_an_interview_id_cannot_move_to_another_user(store: SqlStore) -> N
     assert await store.active_interview(ALICE) is not None
 
 
+async def test_an_active_interview_is_found_in_any_workspace_of_the_platform(
+    store: SqlStore,
+) -> None:
+    in_t1 = UserRef("discord", "T1", "U1", "Alice")
+    in_t2 = UserRef("discord", "T2", "U1", "Alice")
+    assert await store.active_interview_anywhere("discord", "U1") is None
+    await store.save_interview(StoredInterview("i-1", in_t1, True, "{}", NOW))
+    newer = StoredInterview("i-2", in_t2, True, "{}", NOW + timedelta(minutes=1))
+    await store.save_interview(newer)
+    # Same user id on another platform, and another user: neither is this user's.
+    await store.save_interview(
+        StoredInterview("i-3", UserRef("slack", "T1", "U1"), True, "{}", NOW + timedelta(hours=1))
+    )
+    await store.save_interview(
+        StoredInterview("i-4", UserRef("discord", "T1", "U2"), True, "{}", NOW + timedelta(hours=1))
+    )
+
+    found = await store.active_interview_anywhere("discord", "U1")
+    assert found == newer
+    assert found is not None
+    assert found.user.workspace == "T2"
+
+    await store.save_interview(StoredInterview("i-2", in_t2, False, "{}", NOW))
+    older = await store.active_interview_anywhere("discord", "U1")
+    assert older is not None
+    assert (older.id, older.user) == ("i-1", in_t1)
+    await store.save_interview(StoredInterview("i-1", in_t1, False, "{}", NOW))
+    assert await store.active_interview_anywhere("discord", "U1") is None
+
+
 # -- time -------------------------------------------------------------------------------------
 
 

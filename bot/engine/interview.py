@@ -154,6 +154,15 @@ class InterviewService:
         """True while the user has an interview running."""
         return await self.store.active_interview(user) is not None
 
+    async def running_for(self, platform: str, user_id: str) -> UserRef | None:
+        """The user, scoped to the workspace their running interview belongs to, or None.
+
+        For messages that carry no workspace (a Discord DM): the interview decides where the
+        answers count.
+        """
+        stored = await self.store.active_interview_anywhere(platform, user_id)
+        return stored.user if stored is not None else None
+
     async def current(self, user: UserRef) -> Reply:
         """Show the question the user is on."""
         state = await self._require(user)

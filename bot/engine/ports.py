@@ -103,6 +103,16 @@ class Store(Protocol):
         """Return the user's active interview session, if any."""
         ...
 
+    async def active_interview_anywhere(
+        self, platform: str, user_id: str
+    ) -> StoredInterview | None:
+        """Return the user's active interview in any workspace of `platform`, newest first.
+
+        Its `user` names the workspace it runs in: how a DM, which carries no workspace,
+        finds the interview it answers.
+        """
+        ...
+
 
 class ChatAdapter(Protocol):
     """Posts to the channels of one platform: the daily question's only way out."""

@@ -63,6 +63,10 @@ class AwsquizClient(discord.Client):
         log.info("discord: synced %d command(s) to %s", len(self.synced), where)
         return self.synced
 
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Answer modals, routed by custom_id (see components.open_answer_modal)."""
+        await components.submit_answer(interaction, self.handlers)
+
     async def on_message(self, message: discord.Message) -> None:
         """DMs are interview answers."""
         if self.handlers is not None:
@@ -71,6 +75,27 @@ class AwsquizClient(discord.Client):
 
 class ShardedAwsquizClient(AwsquizClient, discord.AutoShardedClient):
     """The same client over several gateway shards (DISCORD_SHARD_COUNT)."""
+
+    def __init__(self, guild_id: int | None = None, **options: Any) -> None:
+        super().__init__(guild_id, **options)
+        self._login_started = False
+
+    async def login(self, token: str) -> None:
+        """Log in (which also builds the event queue that closing a sharded client needs)."""
+        self._login_started = True
+        await super().login(token)
+
+    async def close(self) -> None:
+        """Close; also before login, which discord.py's sharded close cannot.
+
+        AutoShardedClient.close() wakes its shard event queue, which only login creates, so
+        closing earlier (a shutdown that comes before the connection) raised AttributeError.
+        Without shards there is nothing but the plain client's state to close.
+        """
+        if not self._login_started:
+            await discord.Client.close(self)
+            return
+        await super().close()
 
 
 def point_at(settings: Settings) -> None:
@@ -100,8 +125,7 @@ async def serve(client: AwsquizClient, token: str, stop: asyncio.Event) -> None:
     try:
         await client.login(token)
     except BaseException:
-        # Never connected: only the HTTP session is open (a sharded client cannot close yet).
-        await client.http.close()
+        await client.close()  # never connected: closes the HTTP session
         raise
     connection = asyncio.create_task(client.connect(), name="discord-connect")
     stopping = asyncio.create_task(stop.wait(), name="discord-stop")

@@ -1,8 +1,13 @@
-"""Discord UI components: persistent action buttons and the answer modal, both delegating."""
+"""Discord UI components: persistent action buttons and the answer modal, both delegating.
+
+Both are routed by custom_id alone, never by an object held in memory, so a button pressed or
+a modal submitted after a restart (or on another process) reaches the handler all the same.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar, Final, Protocol, Self
 
 import discord
@@ -22,8 +27,6 @@ MAX_TEXT_INPUT: Final = 4000
 
 MODAL_TITLE: Final = "Your answer"
 ANSWER_LABEL: Final = "Your answer"
-MODAL_TIMEOUT_SECONDS: Final = 3600.0
-"""An open modal lives in memory until submitted; an hour to write, then it is forgotten."""
 NOT_READY: Final = "The bot is still starting up. Please try again in a moment."
 
 BUTTON_STYLE: Final = {
@@ -127,15 +130,15 @@ def view_for(reply: Reply) -> discord.ui.View | None:
 
 
 class AnswerModal(discord.ui.Modal):
-    """Asks for a multi-line answer; its custom_id carries the Answer button's value."""
+    """Asks for a multi-line answer; its custom_id carries the Answer button's value.
 
-    def __init__(self, handler: ModalHandler, value: str, prompt: str, max_chars: int) -> None:
+    Only a form: its submission is routed by `submit_answer`, not by this object.
+    """
+
+    def __init__(self, value: str, prompt: str, max_chars: int) -> None:
         super().__init__(
-            title=cut(MODAL_TITLE, MAX_MODAL_TITLE),
-            custom_id=ids.modal_id(value),
-            timeout=MODAL_TIMEOUT_SECONDS,
+            title=cut(MODAL_TITLE, MAX_MODAL_TITLE), custom_id=ids.modal_id(value), timeout=None
         )
-        self.handler: Final = handler
         self.value: Final = value
         # A placeholder is plain one-line text: whitespace folded, nothing to escape.
         self.answer: Final = discord.ui.TextInput[Self](
@@ -149,6 +152,48 @@ class AnswerModal(discord.ui.Modal):
         )
         self.add_item(self.answer)
 
-    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        """Hand the typed answer to the handler."""
-        await self.handler.on_answer(interaction, self.value, self.answer.value)
+
+async def open_answer_modal(
+    interaction: discord.Interaction[Any], value: str, prompt: str, max_chars: int
+) -> None:
+    """Show the answer modal for the Answer button carrying value."""
+    modal = AnswerModal(value, prompt, max_chars)
+    # Kept out of discord.py's modal store, which dispatches by custom_id to one live object:
+    # submitted after a restart it would find none, and members answering the same daily post
+    # share a custom_id, so the first submission would unregister everyone else's. A stopped
+    # modal is not stored; `submit_answer` routes every submission instead.
+    modal.stop()
+    await interaction.response.send_modal(modal)
+
+
+async def submit_answer(
+    interaction: discord.Interaction[Any], handler: ModalHandler | None
+) -> bool:
+    """Route a submitted answer modal to handler by its custom_id; False if it is not ours."""
+    if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
+        return False
+    data: Mapping[str, Any] = interaction.data
+    value = ids.parse_modal_id(str(data.get("custom_id", "")))
+    if value is None:
+        return False
+    if handler is None:
+        await interaction.response.send_message(NOT_READY, ephemeral=True)
+        return True
+    await handler.on_answer(interaction, value, answer_text(data))
+    return True
+
+
+def answer_text(data: Mapping[str, Any]) -> str:
+    """What was typed into the answer input of a modal submission ("" when it is missing).
+
+    Inputs come in action rows (`components`) or, in newer modals, labels (`component`).
+    """
+    pending: list[Mapping[str, Any]] = list(data.get("components", []))
+    while pending:
+        component = pending.pop(0)
+        if component.get("custom_id") == ids.ANSWER_INPUT:
+            return str(component.get("value") or "")
+        pending += component.get("components", [])
+        if "component" in component:
+            pending.append(component["component"])
+    return ""

@@ -2,10 +2,10 @@
 
 Scoping: a member is UserRef("discord", guild id, user id); in the bot's DM the workspace is
 "dm". A mock interview belongs to the scope it was started from (a guild's interview counts on
-that guild's leaderboard), so its DM answers are routed back to that scope: remembered in
-memory when it starts, and after a restart found again by looking for the user's active
-interview in the "dm" scope, then in each guild the bot is in (one indexed query each, once per
-user per process).
+that guild's leaderboard), so its DM answers are routed back to that scope. A DM carries no
+guild, so the scope is read from the database (the user's active interview on Discord, in any
+scope): nothing held in memory, so it holds across restarts, across processes, and for guilds
+this process's shards do not see.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import discord
 
 from bot.adapters.discord import render
 from bot.adapters.discord.chat import forget
-from bot.adapters.discord.components import AnswerModal, view_for
+from bot.adapters.discord.components import open_answer_modal, view_for
 from bot.app import Services
 from bot.engine import replies
-from bot.engine.daily.model import ChannelRef
+from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.daily.replies import DAILY_ACTION_PREFIX
-from bot.engine.errors import AwsquizError
+from bot.engine.errors import AwsquizError, ChatPostError
 from bot.engine.interview import DEFAULT_QUESTIONS
 from bot.engine.model import Source, UserRef
 from bot.engine.quiz import MAX_ANSWER_CHARS, clean_answer, parse_period
@@ -86,8 +86,8 @@ class DiscordHandlers:
         self.services = services
         self.client = client
         self.options = options or DiscordOptions()
-        self._interview_scopes: dict[str, str] = {}
-        """Discord user id -> workspace of their running interview."""
+        # The engine marks a refused daily post failed; telling the admin is Discord's part.
+        services.daily.failure_listeners.append(self.on_daily_post_failed)
 
     # -- slash commands -----------------------------------------------------------------------
 
@@ -221,10 +221,8 @@ class DiscordHandlers:
     ) -> None:
         """A pressed button; Answer opens the modal at once (a modal cannot follow a defer)."""
         if action is ActionKind.ANSWER:
-            modal = AnswerModal(
-                self, value, self._placeholder(interaction, value), self.options.max_answer_chars
-            )
-            await interaction.response.send_modal(modal)
+            prompt = self._placeholder(interaction, value)
+            await open_answer_modal(interaction, value, prompt, self.options.max_answer_chars)
             return
         if action is ActionKind.HINT:
             await self._answer_slowly(interaction, lambda: self._hint(interaction))
@@ -278,10 +276,43 @@ class DiscordHandlers:
                     answers = await interviews.handle(user, message.content)
                 except AwsquizError as error:
                     answers = [replies.error(str(error))]
-        if user is not None and not await interviews.is_active(user):
-            self._interview_scopes.pop(author, None)
         for reply in answers:
             await self._post(message.channel, reply)
+
+    # -- the daily question, failing later -------------------------------------------------
+
+    async def on_daily_post_failed(self, subscription: Subscription, error: ChatPostError) -> None:
+        """DM whoever set up the daily question when Discord refused a post (permissions).
+
+        The set-up check only covers the day it ran; a permission taken away later would
+        otherwise fail silently every day. Best effort: a DM refused too is only logged.
+        """
+        channel = subscription.channel
+        refusal = error.__cause__
+        if channel.platform != PLATFORM or not subscription.created_by:
+            return
+        if not isinstance(refusal, discord.Forbidden):
+            return  # only a refusal is the admin's to fix; outages are retried and logged
+        problem = self._cannot_post_in(channel) or (
+            f"Discord refused my post in {self._channel_name(channel)}: "
+            f"{refusal.text or 'Forbidden'}."
+        )
+        notice = Reply(
+            title="The daily question was not posted",
+            text=f"{problem} Fix the channel's permissions and the next one will be posted "
+            "as scheduled (/awsquiz daily status shows when).",
+            tone=Tone.WARNING,
+        )
+        try:
+            dm = await self.client.create_dm(discord.Object(int(subscription.created_by)))
+            await _post_or_raise(dm, notice)
+        except (discord.HTTPException, ValueError) as dm_error:
+            log.warning(
+                "discord daily %s: could not tell user %s that posting failed: %s",
+                channel,
+                subscription.created_by,
+                dm_error,
+            )
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -299,7 +330,6 @@ class DiscordHandlers:
 
     async def _stop(self, interaction: discord.Interaction[Any]) -> Sequence[Reply]:
         user = await self._interview_user(interaction) or user_ref(interaction)
-        self._interview_scopes.pop(user.user, None)
         return [await self.services.interviews.stop(user)]
 
     async def _start_interview(
@@ -319,7 +349,6 @@ class DiscordHandlers:
             if running is None:
                 await interviews.stop(user)  # not left running where it cannot be answered
             return [replies.error(DMS_CLOSED)]
-        self._interview_scopes[user.user] = (running or user).workspace
         return [Reply(title="Interview started", text="Check your direct messages with me.")]
 
     async def _interview_user(self, interaction: discord.Interaction[Any]) -> UserRef | None:
@@ -329,16 +358,8 @@ class DiscordHandlers:
         return await self._find_interview(str(interaction.user.id))
 
     async def _find_interview(self, user_id: str) -> UserRef | None:
-        """The user, scoped where their interview runs, or None when none runs."""
-        remembered = self._interview_scopes.get(user_id)
-        scopes = [remembered] if remembered else []
-        scopes += [DM_SCOPE, *(str(guild.id) for guild in self.client.guilds)]
-        for scope in dict.fromkeys(scopes):
-            user = UserRef(PLATFORM, scope, user_id)
-            if await self.services.interviews.is_active(user):
-                self._interview_scopes[user_id] = scope
-                return user
-        return None
+        """The user, scoped where their interview runs (one query), or None when none runs."""
+        return await self.services.interviews.running_for(PLATFORM, user_id)
 
     def _placeholder(self, interaction: discord.Interaction[Any], value: str) -> str:
         """The modal's placeholder without a database call: the catalog, or the posted embed."""
@@ -351,6 +372,12 @@ class DiscordHandlers:
         if embeds and embeds[0].description:
             return _ESCAPE.sub(r"\1", embeds[0].description)
         return DEFAULT_PLACEHOLDER
+
+    def _channel_name(self, channel: ChannelRef) -> str:
+        """'#name' from the cache, else the channel id (a mention would be neutralised)."""
+        found = self.client.get_channel(int(channel.channel))
+        name = getattr(found, "name", None)
+        return f"#{name}" if name else f"channel {channel.channel}"
 
     def _cannot_post_in(self, channel: ChannelRef) -> str | None:
         """Why the daily question could not be posted in channel, or None when it can."""
@@ -369,7 +396,7 @@ class DiscordHandlers:
         ]
         if not missing:
             return None
-        log.warning("discord daily set-up in %s: missing %s", channel, ", ".join(missing))
+        log.warning("discord daily in %s: missing %s", channel, ", ".join(missing))
         return f"I cannot post in #{found.name}: I need {', '.join(missing)} there."
 
     def _thread_warning(self, channel: ChannelRef) -> Sequence[Reply]:

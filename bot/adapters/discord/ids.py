@@ -28,6 +28,8 @@ Only real ActionKind values match, so a stale or foreign custom_id never reaches
 the value may be empty (an Action without one) but never holds a line break.
 """
 BUTTON_PATTERN: Final = re.compile(BUTTON_TEMPLATE)
+MODAL_PATTERN: Final = re.compile(f"{NAMESPACE}{SEPARATOR}{ANSWER_MODAL}{SEPARATOR}(?P<value>.*)")
+"""Regex of the answer modal's custom_id: 'awsquiz:answer_modal:<value>'."""
 
 _LONGEST_PREFIX: Final = max(
     len(f"{NAMESPACE}{SEPARATOR}{segment}{SEPARATOR}")
@@ -69,3 +71,9 @@ def parse_button_id(custom_id: str) -> tuple[ActionKind, str]:
 def modal_id(value: str) -> str:
     """The custom_id of the answer modal opened by a button with value."""
     return f"{NAMESPACE}{SEPARATOR}{ANSWER_MODAL}{SEPARATOR}{check_value(value)}"
+
+
+def parse_modal_id(custom_id: str) -> str | None:
+    """The value an answer modal's custom_id carries, or None for any other custom_id."""
+    match = MODAL_PATTERN.fullmatch(custom_id)
+    return match["value"] if match is not None else None

@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 SubscriptionListener = Callable[[Subscription], Awaitable[None]]
 PostListener = Callable[[DailyPost], Awaitable[None]]
+FailureListener = Callable[[Subscription, ChatPostError], Awaitable[None]]
+"""Told that a channel's daily post failed for good, with the platform's refusal."""
 
 
 class Outcome(StrEnum):
@@ -101,6 +103,8 @@ class DailyService:
         self.config = config or DailyConfig()
         self.subscription_listeners: list[SubscriptionListener] = []
         self.post_listeners: list[PostListener] = []
+        self.failure_listeners: list[FailureListener] = []
+        """How an adapter learns a post failed for good, e.g. to tell who set it up."""
         self._limit = asyncio.Semaphore(self.config.concurrency)
         self._pools: dict[tuple[tuple[str, ...], Difficulty | None], tuple[Question, ...]] = {}
 
@@ -280,12 +284,21 @@ class DailyService:
         except ChatPostError as error:
             await self.store.mark_failed(post.id, str(error), self.clock.now())
             log.error("daily %s: posting failed for good: %s", post.channel, error)
+            await self._report_failure(subscription, error)
             return Outcome.FAILED
         await self.store.mark_posted(post.id, message_id, self.clock.now())
         posted = replace(post, state=PostState.POSTED, message_id=message_id)
         for listener in self.post_listeners:
             await listener(posted)
         return Outcome.POSTED
+
+    async def _report_failure(self, subscription: Subscription, error: ChatPostError) -> None:
+        """Tell the failure listeners; their own failure must not stop the posting round."""
+        for listener in self.failure_listeners:
+            try:
+                await listener(subscription, error)
+            except Exception:
+                log.exception("daily %s: reporting the failure failed", subscription.channel)
 
     async def _chooser(
         self, subscription: Subscription, day: date
