@@ -26,6 +26,7 @@ from discord_double import (
     CHANNEL_ID,
     CHANNEL_NAME,
     CREATE_PUBLIC_THREADS,
+    DEFAULT_TIMEOUT,
     EPHEMERAL_FLAG,
     GUILD_ID,
     MANAGE_GUILD,
@@ -33,6 +34,7 @@ from discord_double import (
     SEND_MESSAGES,
     USER_ID,
     DiscordDouble,
+    InteractionCallback,
     JsonObject,
     OptionValue,
     RestCall,
@@ -47,6 +49,7 @@ from discord_double import (
     slash_command_interaction,
 )
 
+from bot.adapters.discord import handlers as discord_handlers
 from bot.adapters.discord import ids
 from bot.adapters.discord.chat import DiscordChatAdapter
 from bot.adapters.discord.client import (
@@ -91,17 +94,33 @@ class Rig:
         return await self.deferred(interaction)
 
     async def deferred(self, interaction: JsonObject, count: int = 1) -> list[JsonObject]:
-        """Dispatch an interaction answered by a defer, then `count` follow-ups; their bodies."""
+        """Dispatch an interaction and return the `count` private replies it got: the
+        interaction response itself when the engine was quick, else follow-ups after a defer.
+        """
         await self.double.dispatch("INTERACTION_CREATE", interaction)
-        path = f"/webhooks/{APPLICATION_ID}/{interaction['token']}"
-        calls = await self.double.wait_for("POST", path, count)
-        (callback,) = [c for c in self.double.callbacks if c.token == interaction["token"]]
-        assert callback.type == CALLBACK_DEFERRED_CHANNEL_MESSAGE
+        callback = await self.callback_for(interaction["token"])
         assert callback.data["flags"] == EPHEMERAL_FLAG
-        for call in calls:
-            assert call.body["flags"] == EPHEMERAL_FLAG
-            assert call.body["allowed_mentions"] == {"parse": []}
-        return [call.body for call in calls]
+        path = f"/webhooks/{APPLICATION_ID}/{interaction['token']}"
+        if callback.type == CALLBACK_DEFERRED_CHANNEL_MESSAGE:
+            bodies = [call.body for call in await self.double.wait_for("POST", path, count)]
+        else:
+            assert callback.type == CALLBACK_CHANNEL_MESSAGE
+            later = await self.double.wait_for("POST", path, count - 1) if count > 1 else []
+            bodies = [callback.data, *(call.body for call in later)]
+        for body in bodies:
+            assert body["flags"] == EPHEMERAL_FLAG
+            assert body["allowed_mentions"] == {"parse": []}
+        return bodies
+
+    async def callback_for(self, token: str) -> InteractionCallback:
+        """Wait for the interaction response to the interaction with this token."""
+        async with asyncio.timeout(DEFAULT_TIMEOUT):
+            while True:
+                found = [c for c in self.double.callbacks if c.token == token]
+                if found:
+                    (callback,) = found
+                    return callback
+                await asyncio.sleep(0.01)
 
 
 def settings_for(database: Path, **extra: str) -> Settings:
@@ -172,6 +191,21 @@ async def open_question(rig: Rig) -> str:
 
 
 # -- slash commands ------------------------------------------------------------------------
+
+
+async def test_quick_work_answers_in_the_response_and_slow_work_defers_then_follows_up(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quick = slash_command_interaction(subcommand="stats")
+    await rig.deferred(quick)
+    assert (await rig.callback_for(quick["token"])).type == CALLBACK_CHANNEL_MESSAGE
+
+    # Work that takes longer than the fast-reply budget must defer before Discord's deadline.
+    monkeypatch.setattr(discord_handlers, "FAST_REPLY_SECONDS", 0.0)
+    slow = slash_command_interaction(subcommand="stats")
+    (body,) = await rig.deferred(slow)
+    assert (await rig.callback_for(slow["token"])).type == CALLBACK_DEFERRED_CHANNEL_MESSAGE
+    assert "Stats for" in str(body["embeds"])
 
 
 async def test_ask_posts_a_private_question_embed_with_answer_hint_and_skip(rig: Rig) -> None:

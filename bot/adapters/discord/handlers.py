@@ -10,6 +10,7 @@ this process's shards do not see.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -65,7 +66,11 @@ _ESCAPE = re.compile(r"\\(.)")
 """A markdown escape in a posted embed, undone for the modal's plain-text placeholder."""
 
 _Run = Callable[[], Awaitable[Sequence[Reply]]]
-"""Engine work to run after the interaction is deferred."""
+"""Engine work whose replies answer an interaction."""
+
+FAST_REPLY_SECONDS: Final = 1.0
+"""Engine work done within this answers the interaction directly; slower work is deferred
+first. It leaves ample margin under Discord's 3-second deadline for the first response."""
 
 log = logging.getLogger(__name__)
 
@@ -428,13 +433,13 @@ class DiscordHandlers:
         await self._answer_slowly(interaction, run)
 
     async def _answer_slowly(self, interaction: discord.Interaction[Any], run: _Run) -> None:
-        """Defer first (the 3 s deadline), run, then follow up privately."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            answers = await run()
-        except AwsquizError as error:
-            answers = [replies.error(str(error))]
-        await _send(interaction, answers)
+        """Answer in the interaction response when the engine is quick (one REST call, the
+        usual case); past FAST_REPLY_SECONDS, defer (the 3 s deadline) and follow up."""
+        work = asyncio.ensure_future(_replies_of(run))
+        done, _ = await asyncio.wait({work}, timeout=FAST_REPLY_SECONDS)
+        if not done:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        await _send(interaction, await work)
 
     @staticmethod
     async def _one(reply: Awaitable[Reply]) -> Sequence[Reply]:
@@ -446,6 +451,14 @@ class DiscordHandlers:
             await _post_or_raise(channel, reply)
         except (discord.Forbidden, discord.NotFound) as error:
             log.warning("discord post in channel %s refused: %s", _id_of(channel), error.text)
+
+
+async def _replies_of(run: _Run) -> Sequence[Reply]:
+    """Run engine work; a refusal it raises becomes the reply."""
+    try:
+        return await run()
+    except AwsquizError as error:
+        return [replies.error(str(error))]
 
 
 def user_ref(interaction: discord.Interaction[Any]) -> UserRef:
