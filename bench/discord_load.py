@@ -52,6 +52,7 @@ from bot.settings import Settings, load_settings
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from discord_double import (
     BOT_TOKEN,
+    CALLBACK_CHANNEL_MESSAGE,
     CHANNEL_ID,
     GUILD_ID,
     USER_ID,
@@ -130,13 +131,23 @@ class TimedDouble(DiscordDouble):
 
     def _callback(self, call: RestCall, args: Mapping[str, str]) -> CannedResponse:
         self._stamp("callback", args["token"])
+        body = call.body if isinstance(call.body, dict) else {}
+        if "graded" in self._expected and body.get("type") == CALLBACK_CHANNEL_MESSAGE:
+            # awsquiz answered at once: the interaction response itself carries the grade.
+            self._graded(args["token"], body.get("data") or {})
         return super()._callback(call, args)
 
     def _follow_up(self, call: RestCall, args: Mapping[str, str]) -> CannedResponse:
-        self._stamp("graded", args["token"])
-        embeds = call.body.get("embeds") if isinstance(call.body, dict) else None
-        self.titles.setdefault(args["token"], str((embeds or [{}])[0].get("title", "")))
+        self._graded(args["token"], call.body if isinstance(call.body, dict) else {})
         return super()._follow_up(call, args)
+
+    def _graded(self, token: str, message: Mapping[str, object]) -> None:
+        self._stamp("graded", token)
+        embeds = message.get("embeds")
+        first = embeds[0] if isinstance(embeds, list) and embeds else {}
+        self.titles.setdefault(
+            token, str(first.get("title", "")) if isinstance(first, dict) else ""
+        )
 
 
 @dataclass(frozen=True, slots=True)
