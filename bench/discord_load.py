@@ -39,6 +39,7 @@ from typing import Any, Final
 
 import discord
 from discord import app_commands
+from loadcheck import attempt_counts, lost_and_doubled, plausible_answer, verdict
 
 from bot.adapters.discord.client import AwsquizClient, point_at
 from bot.adapters.discord.handlers import DiscordHandlers
@@ -69,8 +70,6 @@ THROUGHPUT_RATIO_TARGET: Final = 0.5
 DELIVERY_TIMEOUT: Final = 120.0
 """Seconds to wait for every callback and follow-up of a burst before calling the rest lost."""
 CONNECT_TIMEOUT: Final = 10.0
-KEPT_WORD_SHARE: Final = 0.7
-"""Share of the reference's words a simulated answer keeps: a decent but imperfect answer."""
 BARE_REPLY: Final = "ok"
 PLATFORM: Final = "discord"
 GRADED_MARK: Final = "Score"
@@ -363,13 +362,6 @@ async def ask_everyone(services: Services, users: Sequence[UserRef]) -> dict[str
     return references
 
 
-def plausible_answer(reference: str, rng: random.Random) -> str:
-    """What a candidate might type: most of the reference's words, some left out."""
-    words = reference.split()
-    kept = [word for word in words if rng.random() < KEPT_WORD_SHARE]
-    return " ".join(kept or words[:1])
-
-
 def answer_interaction(user_id: str, text: str) -> JsonObject:
     """`/awsquiz answer text:...` from `user_id` in the guild channel, built before the clock."""
     return slash_command_interaction(
@@ -378,17 +370,6 @@ def answer_interaction(user_id: str, text: str) -> JsonObject:
         user_id=int(user_id),
         user_name=f"member{user_id[-6:]}",
     )
-
-
-async def attempt_counts(services: Services, users: Sequence[UserRef]) -> dict[str, int]:
-    """Stored attempts per user, read back from the database."""
-    return {user.user: len(await services.store.attempts(user)) for user in users}
-
-
-def lost_and_doubled(before: dict[str, int], after: dict[str, int]) -> tuple[int, int]:
-    """Each user answered once: count users with no new attempt, and extra attempts."""
-    deltas = [after[user] - before[user] for user in before]
-    return sum(1 for d in deltas if d < 1), sum(d - 1 for d in deltas if d > 1)
 
 
 # -- tallies ---------------------------------------------------------------------------------
@@ -537,11 +518,6 @@ async def run(users_count: int, rounds: int, profiler: cProfile.Profile | None) 
 
 
 # -- the report ------------------------------------------------------------------------------
-
-
-def verdict(met: bool) -> str:
-    """The house word for a target."""
-    return "ok" if met else "MISSED"
 
 
 def ms(seconds: float) -> str:

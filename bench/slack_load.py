@@ -37,6 +37,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 import aiohttp
+from loadcheck import attempt_counts, lost_and_doubled, plausible_answer, verdict
 from slack_bolt.async_app import AsyncApp
 
 from bot.adapters.slack.app import SlackMode, build_app, web_client
@@ -64,8 +65,6 @@ P99_TARGET_SECONDS: Final = 0.100
 THROUGHPUT_RATIO_TARGET: Final = 0.5
 DELIVERY_TIMEOUT: Final = 120.0
 """Seconds to wait for every response_url post of a round before calling the rest lost."""
-KEPT_WORD_SHARE: Final = 0.7
-"""Share of the reference's words a simulated answer keeps: a decent but imperfect answer."""
 FORM: Final = "application/x-www-form-urlencoded"
 BARE_REPLY: Final = "ok"
 PLATFORM: Final = "slack"
@@ -178,13 +177,6 @@ async def ask_everyone(services: Services, users: Sequence[UserRef]) -> dict[str
     return references
 
 
-def plausible_answer(reference: str, rng: random.Random) -> str:
-    """What a candidate might type: most of the reference's words, some left out."""
-    words = reference.split()
-    kept = [word for word in words if rng.random() < KEPT_WORD_SHARE]
-    return " ".join(kept or words[:1])
-
-
 def signed_command(double: SlackDouble, user_id: str, text: str, token: str) -> SignedCommand:
     """Encode and sign a `/awsquiz` command as Slack would, with its own response_url."""
     fields = slash_command(
@@ -237,17 +229,6 @@ async def burst(
     tokens = {c.token for c in commands}
     delivered = sum(1 for post in double.responses[before:] if post.token in tokens)
     return RoundResult([a for a in acks if a >= 0], wall, delivered, sum(a < 0 for a in acks))
-
-
-async def attempt_counts(services: Services, users: Sequence[UserRef]) -> dict[str, int]:
-    """Stored attempts per user, read back from the database."""
-    return {user.user: len(await services.store.attempts(user)) for user in users}
-
-
-def lost_and_doubled(before: dict[str, int], after: dict[str, int]) -> tuple[int, int]:
-    """Each user answered once: count users with no new attempt, and extra attempts."""
-    deltas = [after[user] - before[user] for user in before]
-    return sum(1 for d in deltas if d < 1), sum(d - 1 for d in deltas if d > 1)
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -356,11 +337,6 @@ async def run(users_count: int, rounds: int, profiler: cProfile.Profile | None) 
 
 
 # -- the report ------------------------------------------------------------------------------
-
-
-def verdict(met: bool) -> str:
-    """The house word for a target."""
-    return "ok" if met else "MISSED"
 
 
 def describe(label: str, tally: Tally) -> str:
