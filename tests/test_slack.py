@@ -342,7 +342,7 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         ("step functions", "AWS Step Functions"),
         ("topics", "10 topics"),
         ("stats", "No answers yet"),
-        ("stats <@U0BOB|bob>", "Stats for U0BOB"),
+        ("stats <@U0BOB|bob>", "Stats for user-u0bob"),  # the display name, not the id
         ("leaderboard", "Leaderboard · last 7 days"),
         ("leaderboard month", "Leaderboard · last 30 days"),
         ("leaderboard all", "Leaderboard · all time"),

@@ -130,8 +130,11 @@ class SlackHandlers:
             case commands.Topics():
                 return [quiz.topics()]
             case commands.Stats(user_id=other):
-                target = UserRef(PLATFORM, user.workspace, other) if other else user
-                return [await quiz.stats(target)]
+                if not other:
+                    return [await quiz.stats(user)]
+                # A readable title: the member's Slack display name, not their id.
+                profile = await self._profile(client, UserRef(PLATFORM, user.workspace, other))
+                return [await quiz.stats(UserRef(PLATFORM, user.workspace, other, _name(profile)))]
             case commands.Leaderboard(period=period):
                 return [await quiz.leaderboard(PLATFORM, user.workspace, parse_period(period))]
             case commands.Interview(topics=topics, questions=questions):
@@ -169,9 +172,7 @@ class SlackHandlers:
         """Answer: open a modal with a multi-line box (the trigger id lives 3 s: open it first)."""
         await ack()
         value = str(body["actions"][0]["value"])
-        channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
-            "channel_id"
-        )
+        channel = _channel_of(body)
         try:
             prompt = await self._prompt_for(value)
         except AwsquizError as error:
@@ -387,11 +388,20 @@ def _user(body: dict[str, Any]) -> UserRef:
     return UserRef(PLATFORM, team, person["id"], person.get("username") or person.get("name", ""))
 
 
+def _name(profile: dict[str, Any]) -> str:
+    """What Slack shows for a member: display name, else real name, else handle."""
+    details = profile.get("profile") or {}
+    return str(details.get("display_name") or details.get("real_name") or profile.get("name") or "")
+
+
+def _channel_of(body: dict[str, Any]) -> str | None:
+    """The channel an interaction happened in (messages carry it; modals do not)."""
+    found = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
+    return str(found) if found else None
+
+
 def _in_dm(body: dict[str, Any]) -> bool:
-    channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get(
-        "channel_id", ""
-    )
-    return str(channel).startswith(DM_PREFIX)
+    return (_channel_of(body) or "").startswith(DM_PREFIX)
 
 
 async def _respond(respond: Respond, reply: Reply) -> None:
