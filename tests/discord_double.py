@@ -26,8 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 
 import aiohttp
 import discord
@@ -35,6 +34,7 @@ import yarl
 from aiohttp import web
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from loopback import LoopbackServer
 
 JsonObject = dict[str, Any]
 RestHandler = Callable[["RestCall", Mapping[str, str]], "CannedResponse"]
@@ -218,7 +218,7 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class DiscordDouble:
+class DiscordDouble(LoopbackServer):
     """Discord's REST API and gateway, served on 127.0.0.1 for one test.
 
     Use as `async with DiscordDouble() as double:`; point discord.py at `double.rest_url` and
@@ -228,6 +228,7 @@ class DiscordDouble:
     def __init__(
         self, token: str = BOT_TOKEN, application_id: int = APPLICATION_ID, *, shards: int = 1
     ) -> None:
+        super().__init__()
         self.token = token
         self.application_id = application_id
         self.recommended_shards = shards
@@ -258,7 +259,6 @@ class DiscordDouble:
         """The live session of each shard (shard 0 alone for an unsharded client)."""
         self._shard_of_socket: dict[web.WebSocketResponse, int] = {}
         self._shard_count = 1
-        self._open_sockets: list[web.WebSocketResponse] = []
         self._send_lock = asyncio.Lock()
         self._overrides: list[_Override] = []
         self._one_shot: deque[_Override] = deque()
@@ -267,53 +267,21 @@ class DiscordDouble:
         self._command_ids: dict[tuple[int | None, str], int] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._routes = self._route_table()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Listen on a free loopback port."""
-        app = web.Application()
-        app.router.add_get(GATEWAY_PATH, self._handle_gateway)
-        app.router.add_route("*", REST_PREFIX + "/{tail:.*}", self._handle_rest)
-        # A short shutdown timeout: a test that leaves a request hanging should not stall 60 s.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """The gateway websocket and every REST route."""
+        router.add_get(GATEWAY_PATH, self._handle_gateway)
+        router.add_route("*", REST_PREFIX + "/{tail:.*}", self._handle_rest)
 
     async def close(self) -> None:
-        """Close open gateway sockets from the server side, then stop listening."""
+        """Forget the live gateway sessions, then close sockets and stop listening."""
         self._live.clear()
-        for socket in list(self._open_sockets):
-            await socket.close(code=aiohttp.WSCloseCode.GOING_AWAY)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
+        await super().close()
 
     # -- addresses and ids -------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Root URL, `http://127.0.0.1:PORT`."""
-        if self._port is None:
-            raise RuntimeError("DiscordDouble is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def rest_url(self) -> str:

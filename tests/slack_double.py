@@ -22,12 +22,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, NamedTuple, Self
+from typing import Any, Final, NamedTuple
 from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
+from loopback import LoopbackServer
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
@@ -131,13 +131,14 @@ def json_response(
     )
 
 
-class SlackDouble:
+class SlackDouble(LoopbackServer):
     """Slack's Web API, response URLs and Socket Mode, served on 127.0.0.1 for one test.
 
     Use as `async with SlackDouble() as double:`; point clients at `double.api_url`.
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: list[ApiCall] = []
         self.responses: list[ResponseUrlPost] = []
         self.acks: dict[str, JsonObject] = {}
@@ -146,11 +147,8 @@ class SlackDouble:
         self.users: dict[str, SlackUser] = {}
         self._fixed: dict[str, CannedResponse] = {}
         self._one_shot: dict[str, deque[CannedResponse]] = {}
-        self._open_sockets: list[web.WebSocketResponse] = []
         self._timestamps = itertools.count(FIRST_TS_MICROS, TS_STEP_MICROS)
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
         self._defaults: dict[str, Callable[[JsonObject], JsonObject]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -169,48 +167,14 @@ class SlackDouble:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Listen on a free loopback port."""
-        app = web.Application()
-        app.router.add_post("/api/{method}", self._handle_api)
-        app.router.add_get("/api/{method}", self._handle_api)
-        app.router.add_post("/respond/{token}", self._handle_response_url)
-        app.router.add_get(SOCKET_PATH, self._handle_socket)
-        # A short shutdown timeout: a test that leaves a request hanging should not stall 60 s.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
-
-    async def close(self) -> None:
-        """Close open websockets from the server side, then stop listening."""
-        for socket in list(self._open_sockets):
-            await socket.close(code=aiohttp.WSCloseCode.GOING_AWAY)
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """The Web API, response URLs and the Socket Mode websocket."""
+        router.add_post("/api/{method}", self._handle_api)
+        router.add_get("/api/{method}", self._handle_api)
+        router.add_post("/respond/{token}", self._handle_response_url)
+        router.add_get(SOCKET_PATH, self._handle_socket)
 
     # -- addresses ---------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """Root URL, `http://127.0.0.1:PORT`."""
-        if self._port is None:
-            raise RuntimeError("SlackDouble is not started")
-        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_url(self) -> str:
