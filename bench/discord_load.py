@@ -39,7 +39,16 @@ from typing import Any, Final
 
 import discord
 from discord import app_commands
-from loadcheck import attempt_counts, lost_and_doubled, plausible_answer, verdict
+from loadcheck import (
+    BARE_REPLY,
+    P99_TARGET_SECONDS,
+    SEED,
+    THROUGHPUT_RATIO_TARGET,
+    attempt_counts,
+    lost_and_doubled,
+    plausible_answer,
+    verdict,
+)
 
 from bot.adapters.discord.client import AwsquizClient, point_at
 from bot.adapters.discord.handlers import DiscordHandlers
@@ -64,13 +73,9 @@ from discord_double import (
     slash_command_interaction,
 )
 
-SEED: Final = 20250303
-P99_TARGET_SECONDS: Final = 0.100
-THROUGHPUT_RATIO_TARGET: Final = 0.5
 DELIVERY_TIMEOUT: Final = 120.0
 """Seconds to wait for every callback and follow-up of a burst before calling the rest lost."""
 CONNECT_TIMEOUT: Final = 10.0
-BARE_REPLY: Final = "ok"
 PLATFORM: Final = "discord"
 GRADED_MARK: Final = "Score"
 """In the title of a grade's embed (and not of an error's): the follow-up really graded."""

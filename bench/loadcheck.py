@@ -9,6 +9,13 @@ from typing import Final
 from bot.app import Services
 from bot.engine.model import UserRef
 
+SEED: Final = 20250303
+"""Both benchmarks draw users' questions and answers from this seed, run after run."""
+P99_TARGET_SECONDS: Final = 0.100
+THROUGHPUT_RATIO_TARGET: Final = 0.5
+"""The issues' targets: p99 to the platform's first response, throughput against a bare app."""
+BARE_REPLY: Final = "ok"
+"""What the bare baseline app answers every command with."""
 KEPT_WORD_SHARE: Final = 0.7
 """A plausible answer keeps about this share of the reference's words."""
 

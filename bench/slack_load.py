@@ -37,7 +37,16 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 import aiohttp
-from loadcheck import attempt_counts, lost_and_doubled, plausible_answer, verdict
+from loadcheck import (
+    BARE_REPLY,
+    P99_TARGET_SECONDS,
+    SEED,
+    THROUGHPUT_RATIO_TARGET,
+    attempt_counts,
+    lost_and_doubled,
+    plausible_answer,
+    verdict,
+)
 from slack_bolt.async_app import AsyncApp
 
 from bot.adapters.slack.app import SlackMode, build_app, web_client
@@ -60,13 +69,9 @@ from slack_double import (
     slash_command,
 )
 
-SEED: Final = 20250303
-P99_TARGET_SECONDS: Final = 0.100
-THROUGHPUT_RATIO_TARGET: Final = 0.5
 DELIVERY_TIMEOUT: Final = 120.0
 """Seconds to wait for every response_url post of a round before calling the rest lost."""
 FORM: Final = "application/x-www-form-urlencoded"
-BARE_REPLY: Final = "ok"
 PLATFORM: Final = "slack"
 
 
