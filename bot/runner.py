@@ -62,7 +62,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 for platform in runners:
                     platforms_running.create_task(platform(services, stop))
         finally:
-            scheduler.shutdown()
+            await scheduler.shutdown()
 
 
 def _slack(

@@ -8,7 +8,10 @@ the DailyService to act; the claims in the database make repeated or concurrent 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -25,6 +28,8 @@ SWEEP_INTERVAL: Final = timedelta(seconds=60)
 POST_JOB_PREFIX: Final = "daily:post:"
 REVEAL_JOB_PREFIX: Final = "daily:reveal:"
 SWEEP_JOB_ID: Final = "daily:sweep"
+SHUTDOWN_GRACE: Final = timedelta(seconds=10)
+"""How long shutdown waits for jobs in flight (a post being sent) before cancelling them."""
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,7 @@ class DailyScheduler:
         self.daily = daily
         self.sweep_interval = sweep_interval
         self.scheduler = scheduler or AsyncIOScheduler()
+        self._in_flight: set[asyncio.Task[object]] = set()
 
     async def start(self) -> None:
         """Start inside the running event loop: build the jobs, catch up, then sweep on."""
@@ -64,8 +70,18 @@ class DailyScheduler:
             replace_existing=True,
         )
 
-    def shutdown(self) -> None:
-        """Stop firing jobs; work in flight finishes on the event loop."""
+    async def shutdown(self, grace: timedelta = SHUTDOWN_GRACE) -> None:
+        """Stop firing jobs, let the ones in flight finish (up to `grace`), then stop.
+
+        APScheduler's own shutdown cancels running jobs; a job cancelled in the middle of a
+        database write can leave a half-closed connection behind, so they finish first.
+        """
+        if self.scheduler.running:
+            self.scheduler.pause()
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=grace.total_seconds())
+            if late:
+                log.warning("daily: %d jobs still running at shutdown are cancelled", len(late))
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.on_subscription_change in self.daily.subscription_listeners:
@@ -103,6 +119,10 @@ class DailyScheduler:
 
     async def sweep(self) -> None:
         """Catch up posts, recover stale claims and reveal what is due; never raises."""
+        with self._job():
+            await self._sweep()
+
+    async def _sweep(self) -> None:
         try:
             report = await self.daily.post_due()
             recovered = await self.daily.recover_stale_claims()
@@ -120,17 +140,31 @@ class DailyScheduler:
 
     async def post_channel(self, channel: ChannelRef) -> None:
         """The cron job of one channel."""
-        try:
-            await self.daily.post_if_due(channel)
-        except Exception:
-            log.exception("daily %s: posting failed; the sweep will try again", channel)
+        with self._job():
+            try:
+                await self.daily.post_if_due(channel)
+            except Exception:
+                log.exception("daily %s: posting failed; the sweep will try again", channel)
 
     async def reveal(self) -> None:
         """The date job of one post: reveal whatever is due."""
+        with self._job():
+            try:
+                await self.daily.reveal_due()
+            except Exception:
+                log.exception("daily reveal failed; the sweep will try again")
+
+    @contextmanager
+    def _job(self) -> Iterator[None]:
+        """Mark the running task as a job body: shutdown waits for it rather than cancel it."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
         try:
-            await self.daily.reveal_due()
-        except Exception:
-            log.exception("daily reveal failed; the sweep will try again")
+            yield
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
 
     def _schedule(self, subscription: Subscription) -> None:
         trigger = CronTrigger(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,7 @@ import pytest
 from bot.adapters.recording import RecordingAdapter
 from bot.engine.catalog import Catalog
 from bot.engine.daily.delivery import RetryPolicy
-from bot.engine.daily.model import ChannelRef
+from bot.engine.daily.model import ChannelRef, PostState
 from bot.engine.daily.schedule import next_post_at
 from bot.engine.daily.service import DailyConfig, DailyService
 from bot.engine.grading import Grader
@@ -44,14 +44,23 @@ def daily(store: SqlStore, catalog: Catalog, adapter: RecordingAdapter) -> Daily
 async def scheduler(daily: DailyService) -> AsyncIterator[DailyScheduler]:
     running = DailyScheduler(daily, sweep_interval=timedelta(seconds=0.2))
     yield running
-    running.shutdown()
+    await running.shutdown()
 
 
 async def eventually(condition: Callable[[], bool]) -> None:
     """Wait (briefly) for the scheduler to make `condition` true."""
+
+    async def check() -> bool:
+        return condition()
+
+    await eventually_async(check)
+
+
+async def eventually_async(condition: Callable[[], Awaitable[bool]]) -> None:
+    """Wait (briefly) for the scheduler to make an awaited `condition` true."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DEADLINE
-    while not condition():
+    while not await condition():
         assert loop.time() < deadline, "the scheduler did not act in time"
         await asyncio.sleep(0.05)
 
@@ -111,9 +120,14 @@ async def test_the_sweep_catches_up_a_post_that_was_due_and_reveals_it_on_a_date
     moved = await store.daily_post(post.id)
     assert moved is not None
     await scheduler.on_posted(moved)
-    await eventually(lambda: len(adapter.posts) == 2)
+    await eventually_async(lambda: _is_revealed(store, post.id))
+    assert len(adapter.posts) == 2
     assert adapter.posts[1].thread_of == adapter.posts[0].message_id
     assert adapter.posts[1].reply.title == "Daily question: the answer"
+
+
+async def _is_revealed(store: SqlStore, post_id: int) -> bool:
+    return await _is_in_state(store, post_id, PostState.REVEALED)
 
 
 async def store_close_at(store: SqlStore, post_id: int, moment: datetime) -> None:
@@ -126,3 +140,29 @@ async def store_close_at(store: SqlStore, post_id: int, moment: datetime) -> Non
         await connection.execute(
             update(DailyPostRow).where(DailyPostRow.id == post_id).values(closes_at=moment)
         )
+
+
+async def test_shutdown_lets_a_reveal_in_flight_finish_instead_of_cancelling_it(
+    daily: DailyService, scheduler: DailyScheduler, adapter: RecordingAdapter, store: SqlStore
+) -> None:
+    due = datetime.now(UTC) - timedelta(minutes=1)
+    await daily.subscribe(
+        ROOM, actor=ADMIN, is_admin=True, post_time=f"{due:%H:%M}", timezone="UTC"
+    )
+    await scheduler.start()
+    post = await store.latest_post(ROOM)
+    assert post is not None
+
+    # The reveal is slow to reach the platform; shutdown arrives while it is being sent.
+    adapter.latency = 0.5
+    await store_close_at(store, post.id, datetime.now(UTC))
+    await eventually_async(lambda: _is_in_state(store, post.id, PostState.REVEALING))
+    await scheduler.shutdown()
+
+    assert await _is_in_state(store, post.id, PostState.REVEALED)
+    assert [p.thread_of for p in adapter.posts] == [None, adapter.posts[0].message_id]
+
+
+async def _is_in_state(store: SqlStore, post_id: int, state: PostState) -> bool:
+    post = await store.daily_post(post_id)
+    return post is not None and post.state is state
