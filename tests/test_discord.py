@@ -476,17 +476,27 @@ async def test_the_admin_is_told_by_dm_when_a_later_daily_post_is_refused(
 async def test_forbidden_and_server_errors_become_chat_post_errors(rig: Rig) -> None:
     adapter = DiscordChatAdapter(rig.client)
     reply = Reply(title="Daily")
-    rig.double.respond(
-        "POST", "/channels/{channel_id}/messages", 403, error_body(50013, "Missing Permissions"),
-        once=True,
-    )  # fmt: skip
+    messages = "/channels/{channel_id}/messages"
+    rig.double.respond("POST", messages, 403, error_body(50013, "Missing Permissions"), once=True)
     with pytest.raises(ChatPostError) as refused:
         await adapter.post(ROOM, reply)
     assert not refused.value.transient
-    rig.double.respond("POST", "/channels/{channel_id}/messages", 500, error_body(0, "boom"))
+    # 503: discord.py raises DiscordServerError at once (a 500 it retries itself, with sleeps).
+    rig.double.respond("POST", messages, 503, error_body(0, "unavailable"), once=True)
     with pytest.raises(ChatPostError) as failed:
         await adapter.post(ROOM, reply)
     assert failed.value.transient
+    assert isinstance(failed.value.__cause__, discord.DiscordServerError)
+
+
+async def test_a_500_is_retried_by_discord_py_itself(rig: Rig) -> None:
+    """Rate limits and retries are discord.py's: the adapter goes through its HTTP client."""
+    messages = f"/channels/{CHANNEL_ID}/messages"
+    rig.double.respond("POST", messages, 500, error_body(0, "boom"), once=True)
+    message_id = await DiscordChatAdapter(rig.client).post(ROOM, Reply(title="Daily"))
+    first, second = rig.double.calls_to("POST", messages)
+    assert first.body == second.body
+    assert int(message_id) in rig.double.messages
 
 
 # -- the DM interview ----------------------------------------------------------------------
