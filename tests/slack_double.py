@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 import uuid
 from collections import deque
@@ -55,6 +56,8 @@ BOLT_EVENTS_PATH: Final = "/slack/events"
 SOCKET_PATH: Final = "/link"
 DEFAULT_RESPONSE_TOKEN: Final = "default"
 JSON_CONTENT_TYPE: Final = "application/json"
+SLACK_CONTROL: Final = re.compile(r"<[@#!][^<>]*>")
+"""What Slack itself writes for a mention or broadcast picked in the composer: `<@U1|bob>`."""
 
 
 @dataclass(frozen=True)
@@ -627,7 +630,10 @@ def slash_command(
     response_url: str,
     command: str = "/awsquiz",
 ) -> dict[str, str]:
-    """A slash command's fields: the HTTP form body, or a Socket Mode `slash_commands` payload."""
+    """A slash command's fields: the HTTP form body, or a Socket Mode `slash_commands` payload.
+
+    `text` is what the member typed; it is sent escaped, as Slack sends it (`slack_escaped`).
+    """
     return {
         "token": "deprecated-verification-token",
         "team_id": team_id,
@@ -637,7 +643,7 @@ def slash_command(
         "user_id": user_id,
         "user_name": user_name,
         "command": command,
-        "text": text,
+        "text": slack_escaped(text),
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
@@ -733,13 +739,16 @@ def view_submission(
 def message_im_event(
     *, text: str, user_id: str = USER_ID, channel_id: str | None = None, ts: str | None = None
 ) -> JsonObject:
-    """A `message` event in the DM between `user_id` and the bot (`channel_type: im`)."""
+    """A `message` event in the DM between `user_id` and the bot (`channel_type: im`).
+
+    `text` is what the member typed; it is sent escaped, as Slack sends it (`slack_escaped`).
+    """
     event_ts = ts or f"{time.time():.6f}"
     return {
         "type": "message",
         "channel": channel_id or f"D{user_id[1:]}",
         "user": user_id,
-        "text": text,
+        "text": slack_escaped(text),
         "ts": event_ts,
         "event_ts": event_ts,
         "channel_type": "im",
@@ -773,6 +782,24 @@ def event_callback(event: JsonObject, *, event_id: str, team_id: str = TEAM_ID) 
         ],
         "is_ext_shared_channel": False,
     }
+
+
+def slack_escaped(typed: str) -> str:
+    """Text typed in Slack as Slack delivers it: `&`, `<` and `>` arrive as HTML entities.
+
+    `<@U..>`, `<#C..>` and `<!here>` in `typed` stand for mentions picked in the composer: Slack
+    writes those control sequences itself, so they pass through unescaped.
+    """
+    kept: list[str] = []
+    start = 0
+    for control in SLACK_CONTROL.finditer(typed):
+        kept += [_entities(typed[start : control.start()]), control.group()]
+        start = control.end()
+    return "".join([*kept, _entities(typed[start:])])
+
+
+def _entities(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _trigger_id() -> str:

@@ -447,3 +447,28 @@ async def test_tokens_and_secrets_never_reach_the_logs(
     assert "views.open failed: expired_trigger_id" in logged
     assert BOT_TOKEN not in logged
     assert SIGNING_SECRET not in logged
+
+
+async def test_text_escaped_by_slack_is_decoded_once_before_the_engine_sees_it(rig: Rig) -> None:
+    [unknown] = await rig.command("a&b")
+    assert "a&amp;b" in text_of(unknown)  # escaped once, by us, for display
+    assert "&amp;amp;" not in text_of(unknown)
+
+    await rig.command("ask s3")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    # 1,000 '&' arrive as 5,000 characters of '&amp;': the cap counts what the member typed.
+    typed = "&" * 1000 + " <buckets> & objects, not &lt;folders&gt; " + "x" * 100
+    [graded] = await rig.command(f"answer {typed}")
+    assert "Score" in text_of(graded)
+    [attempt] = await rig.services.store.attempts(ALICE)
+    assert attempt.answer == typed.strip()
+
+
+async def test_a_dm_answer_is_decoded_before_it_is_graded(rig: Rig) -> None:
+    await rig.command("interview s3 1")
+    typed = "Objects in buckets & versioning <on> for s3 &amp; lifecycle"
+    await post_event(rig.url, SIGNING_SECRET, message_im_event(text=typed), event_id="EvAmp")
+    await rig.double.wait_for("chat.postMessage", count=4)  # intro, question, grade, summary
+    [attempt] = await rig.services.store.attempts(ALICE)
+    assert attempt.answer == typed

@@ -95,6 +95,23 @@ def test_parse(text: str, expected: Command) -> None:
     assert parse(text, fake_is_topic) == expected
 
 
+@pytest.mark.parametrize(
+    ("escaped", "expected"),
+    [
+        ("answer a &amp; b &lt;c&gt; d", Answer("a & b <c> d")),
+        ("answer &amp;lt; stays one entity", Answer("&lt; stays one entity")),
+        ("answer &quot;quoted&quot;", Answer("&quot;quoted&quot;")),  # Slack escapes only three
+        ("ask s3&amp;ec2", Ask("s3&ec2")),
+        ("interview lambda&amp;s3, ec2", Interview(("lambda&s3", "ec2"))),
+        ("a&amp;b", Help("a&b")),
+        ("stats <@U123|bob>", Stats("U123")),
+        ("stats &lt;@U123&gt;", Help("<@U123>")),  # typed, not picked: no mention
+    ],
+)
+def test_parse_decodes_what_slack_escaped_once(escaped: str, expected: Command) -> None:
+    assert parse(escaped, fake_is_topic) == expected
+
+
 def test_subcommands_win_over_topics() -> None:
     assert parse("hint", lambda _: True) == Hint()
     assert parse("interview", lambda _: True) == Interview()

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from bot.adapters.slack.entities import decode
 from bot.engine.model import Difficulty
 from bot.engine.quiz import Period
 
@@ -135,12 +136,20 @@ e.g. `/awsquiz daily on 09:30 Europe/London`
 
 
 def parse(text: str, is_topic: Callable[[str], bool]) -> Command:
-    """Read the text of `/awsquiz`; is_topic says whether a phrase names a known topic."""
+    """Read the text of `/awsquiz`, entity-escaped as Slack sends it, into a command.
+
+    is_topic says whether a phrase names a known topic. The command's values are decoded: they
+    read as the member typed them.
+    """
     match = _HEAD.fullmatch(text.strip())
     if match is None:
         return Ask()
-    head, rest = match.group(1), match.group(2)
+    head, rest = decode(match.group(1)), match.group(2)
     word = head.lower()
+    if word == "stats":
+        # Mentions are read before decoding: a typed '<@U1>' arrives as '&lt;@U1&gt;', no mention.
+        return _stats(rest)
+    rest = decode(rest)
     words = rest.split()
     if word == "ask":
         return _ask(words)
@@ -152,8 +161,6 @@ def parse(text: str, is_topic: Callable[[str], bool]) -> Command:
         return Skip()
     if word == "topics":
         return Topics()
-    if word == "stats":
-        return _stats(rest)
     if word == "leaderboard":
         return _leaderboard(words)
     if word == "interview":
@@ -182,12 +189,12 @@ def _topic_shortcut(words: Sequence[str], is_topic: Callable[[str], bool]) -> As
     return None
 
 
-def _stats(rest: str) -> Stats | Help:
-    if not rest.strip():
+def _stats(escaped: str) -> Stats | Help:
+    if not escaped.strip():
         return Stats()
-    mention = _MENTION.fullmatch(rest.strip())
+    mention = _MENTION.fullmatch(escaped.strip())
     # A bare name cannot be looked up reliably; only a real mention names a member.
-    return Stats(mention.group(1)) if mention else Help(unknown=rest.strip())
+    return Stats(mention.group(1)) if mention else Help(unknown=decode(escaped.strip()))
 
 
 def _leaderboard(words: Sequence[str]) -> Leaderboard:

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import commands, render
+from bot.adapters.slack.entities import decode
 from bot.adapters.slack.ids import (
     ACTION_IDS,
     ANSWER_BLOCK,
@@ -279,7 +280,7 @@ class SlackHandlers:
             await self._post(client, event["channel"], _no_interview())
             return
         try:
-            answers = await interviews.handle(user, event.get("text") or "")
+            answers = await interviews.handle(user, decode(event.get("text") or ""))
         except AwsquizError as error:
             answers = [replies.error(str(error))]
         for reply in answers:
