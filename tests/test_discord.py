@@ -49,6 +49,7 @@ from discord_double import (
     slash_command_interaction,
 )
 
+from bot.adapters.discord import chat as discord_chat
 from bot.adapters.discord import handlers as discord_handlers
 from bot.adapters.discord import ids
 from bot.adapters.discord.chat import DiscordChatAdapter
@@ -497,6 +498,54 @@ async def test_a_500_is_retried_by_discord_py_itself(rig: Rig) -> None:
     first, second = rig.double.calls_to("POST", messages)
     assert first.body == second.body
     assert int(message_id) in rig.double.messages
+
+
+async def test_a_post_before_login_is_a_transient_error(double: DiscordDouble) -> None:
+    """Before login discord.py's HTTP client has no session: no AttributeError escapes."""
+    client = AwsquizClient(None, guild_ready_timeout=0)
+    with pointed_at(double), pytest.raises(ChatPostError) as early:
+        await DiscordChatAdapter(client).post(ROOM, Reply(title="Daily"))
+    assert early.value.transient
+    assert not double.calls
+    await client.close()
+
+
+async def test_a_post_waits_for_ready_within_a_bound(
+    double: DiscordDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(discord_chat, "READY_TIMEOUT", 0.05)
+    client = discord.Client(intents=discord.Intents.default())
+    with pointed_at(double):
+        await client.login(BOT_TOKEN)  # logged in, but never connected to the gateway
+        try:
+            with pytest.raises(ChatPostError) as waited:
+                await DiscordChatAdapter(client).post(ROOM, Reply(title="Daily"))
+        finally:
+            await client.close()
+    assert waited.value.transient
+    assert not double.calls_to("POST", "/channels/{channel_id}/messages")
+
+
+async def test_the_start_up_catch_up_is_posted_once_the_client_is_ready(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    """The scheduler's first sweep may run while the client is still logging in."""
+    client = AwsquizClient(None, guild_ready_timeout=0)
+    adapters = {"discord": DiscordChatAdapter(client)}
+    settings = settings_for(tmp_path / "d.db")
+    async with open_services(settings, adapters=adapters, clock=clock) as services:
+        client.handlers = DiscordHandlers(services, client)
+        due = clock.now() - timedelta(minutes=30)
+        await services.daily.subscribe(
+            ROOM, actor=ALICE, is_admin=True, post_time=f"{due:%H:%M}", timezone="UTC"
+        )
+        sweep = asyncio.create_task(services.daily.post_due())  # before login, as at start-up
+        async with running_client(client, BOT_TOKEN, double):
+            report = await sweep
+        assert report.outcomes == {ROOM: Outcome.POSTED}
+        (post,) = double.calls_to("POST", f"/channels/{CHANNEL_ID}/messages")
+        (answer_id,) = button_ids(post.body)
+        assert answer_id.startswith("awsquiz:answer:daily:")
 
 
 # -- the DM interview ----------------------------------------------------------------------

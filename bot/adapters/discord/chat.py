@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Final
 
@@ -19,6 +20,9 @@ MAX_THREAD_NAME: Final = 100
 THREAD_ARCHIVE_MINUTES: Final = 1440
 THREAD_ALREADY_EXISTS: Final = 160004
 """Discord's code when a message already has a thread: a retried reveal goes into it."""
+READY_TIMEOUT: Final = 30.0
+"""Seconds a post waits for the client to log in and connect: a catch-up sweep at start-up
+can come before READY. Past it the post fails as transient and the engine retries it."""
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ class DiscordChatAdapter:
 
     async def post(self, channel: ChannelRef, reply: Reply) -> str:
         """Post an embed (with its buttons) in a channel and return the message id."""
+        await self._until_ready(channel)
         try:
             target = await self._messageable(channel)
             sent = await _send(target, reply)
@@ -42,6 +47,7 @@ class DiscordChatAdapter:
 
     async def post_reply(self, channel: ChannelRef, message_id: str, reply: Reply) -> str:
         """Post in a thread started on `message_id`, or as a reply where threads are not allowed."""
+        await self._until_ready(channel)
         try:
             target = await self._messageable(channel)
             question = discord.PartialMessage(channel=target, id=int(message_id))  # type: ignore[arg-type]
@@ -69,6 +75,28 @@ class DiscordChatAdapter:
             return str(sent.id)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
             raise _post_error(channel, "reveal", error) from error
+
+    async def _until_ready(self, channel: ChannelRef) -> None:
+        """Return once the client is READY (REST logged in, guilds cached), within READY_TIMEOUT.
+
+        Before login discord.py's HTTP client has no session and every call fails with an
+        AttributeError; a transient ChatPostError instead lets the engine retry the post.
+        """
+        client = self._client
+        if client.is_ready():
+            return
+        problem = "is closed"
+        if not client.is_closed():
+            try:
+                async with asyncio.timeout(READY_TIMEOUT):
+                    await client.wait_until_ready()
+                return
+            except RuntimeError:  # discord.py's "not properly initialised": login not begun
+                problem = "has not logged in yet"
+            except TimeoutError:
+                problem = f"was not connected within {READY_TIMEOUT:.0f} s"
+        log.warning("discord post in %s deferred: the client %s", channel, problem)
+        raise ChatPostError(f"The Discord client {problem}.", transient=True)
 
     async def _messageable(self, channel: ChannelRef) -> discord.abc.Messageable:
         """The channel from the cache, else fetched (a channel the cache missed is still real)."""
