@@ -352,6 +352,7 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         ("answer too early", "no open question"),
         ("ask quantum", "Unknown topic"),
         ("interview 99", "1 to 20 questions"),
+        ("interview lambda 0", "1 to 20 questions"),  # a count of 0 is refused, not defaulted
         ("daily status", "No daily question here"),
         ("daily off", "No daily question here"),
         ("daily on 25:00", "HH:MM"),
@@ -472,3 +473,15 @@ async def test_a_dm_answer_is_decoded_before_it_is_graded(rig: Rig) -> None:
     await rig.double.wait_for("chat.postMessage", count=4)  # intro, question, grade, summary
     [attempt] = await rig.services.store.attempts(ALICE)
     assert attempt.answer == typed
+
+
+async def test_an_interview_with_no_count_has_the_default_length(rig: Rig) -> None:
+    await rig.command("interview lambda")
+    [intro, *_] = await rig.double.wait_for("chat.postMessage", count=2)
+    assert "5 questions" in str(intro.params["blocks"])
+
+
+async def test_an_interview_of_zero_questions_starts_nothing(rig: Rig) -> None:
+    [refused] = await rig.command("interview 0")
+    assert "you asked for 0" in text_of(refused)
+    assert not await rig.services.interviews.is_active(ALICE)

@@ -28,6 +28,7 @@ from bot.app import Services
 from bot.engine import replies
 from bot.engine.daily.model import ChannelRef
 from bot.engine.errors import AwsquizError, InvalidOptionError, UnknownTopicError
+from bot.engine.interview import DEFAULT_QUESTIONS
 from bot.engine.model import Source, UserRef
 from bot.engine.quiz import clean_answer, parse_period
 from bot.engine.reply import ActionKind, Reply, Tone
@@ -311,7 +312,9 @@ class SlackHandlers:
     ) -> list[Reply]:
         """Open a DM with the user and run the interview there."""
         interviews = self.services.interviews
-        started = await interviews.start(user, topics, questions or 5, channel=None)
+        # Only a missing count gets the default: 0 goes to the engine, which refuses it.
+        count = DEFAULT_QUESTIONS if questions is None else questions
+        started = await interviews.start(user, topics, count, channel=None)
         opened = await client.conversations_open(users=user.user)
         dm = str(opened["channel"]["id"])
         for reply in started:
