@@ -485,3 +485,22 @@ async def test_an_interview_of_zero_questions_starts_nothing(rig: Rig) -> None:
     [refused] = await rig.command("interview 0")
     assert "you asked for 0" in text_of(refused)
     assert not await rig.services.interviews.is_active(ALICE)
+
+
+@pytest.mark.parametrize(
+    ("is_admin", "text", "expected"),
+    [
+        (False, "daily on 09:30 Europe/Paris", "Only workspace admins"),
+        (True, "daily on 25:00", "HH:MM"),
+        (True, "daily on 09:30 Mars/Olympus_Mons", "Unknown timezone"),
+    ],
+)
+async def test_daily_on_refuses_before_it_joins_the_channel(
+    rig: Rig, is_admin: bool, text: str, expected: str
+) -> None:
+    rig.double.add_user(USER_ID, "alice", is_admin=is_admin)
+    [refused] = await rig.command(text)
+    assert expected in text_of(refused)
+    assert rig.double.calls_to("conversations.join") == []
+    assert rig.double.calls_to("conversations.info") == []
+    assert await rig.services.store.subscription(ROOM) is None

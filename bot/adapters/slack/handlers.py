@@ -27,7 +27,13 @@ from bot.adapters.slack.ids import (
 from bot.app import Services
 from bot.engine import replies
 from bot.engine.daily.model import ChannelRef
-from bot.engine.errors import AwsquizError, InvalidOptionError, UnknownTopicError
+from bot.engine.daily.schedule import parse_post_time, parse_timezone
+from bot.engine.errors import (
+    AwsquizError,
+    InvalidOptionError,
+    NotAllowedError,
+    UnknownTopicError,
+)
 from bot.engine.interview import DEFAULT_QUESTIONS
 from bot.engine.model import Source, UserRef
 from bot.engine.quiz import clean_answer, parse_period
@@ -37,6 +43,10 @@ PLATFORM: Final = "slack"
 DEFAULT_ADMIN_ROLES: Final = frozenset({"admin", "owner"})
 DM_PREFIX: Final = "D"
 """Slack ids of direct-message channels start with D."""
+ADMIN_ONLY: Final = (
+    "Only workspace admins can change the daily question. "
+    "Ask an admin, or use `/awsquiz daily status` to see the schedule."
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,19 +152,7 @@ class SlackHandlers:
             case commands.Interview(topics=topics, questions=questions):
                 return await self._start_interview(client, user, topics, questions)
             case commands.DailyOn(time=at, timezone=zone):
-                profile = await self._profile(client, user)
-                problem = await _cannot_post_in(client, channel.channel)
-                if problem:
-                    return [replies.error(problem)]
-                return [
-                    await daily.subscribe(
-                        channel,
-                        actor=user,
-                        is_admin=self._is_admin(profile),
-                        post_time=at,
-                        timezone=zone or str(profile.get("tz") or "UTC"),
-                    )
-                ]
+                return [await self._daily_on(client, user, channel, at, zone)]
             case commands.DailyOff():
                 profile = await self._profile(client, user)
                 return [
@@ -302,6 +300,29 @@ class SlackHandlers:
         )
 
     # -- helpers ---------------------------------------------------------------------------
+
+    async def _daily_on(
+        self,
+        client: AsyncWebClient,
+        user: UserRef,
+        channel: ChannelRef,
+        at: str,
+        zone: str | None,
+    ) -> Reply:
+        """Subscribe the channel; who asks and what they typed are checked before any join."""
+        profile = await self._profile(client, user)
+        if not self._is_admin(profile):
+            raise NotAllowedError(ADMIN_ONLY)
+        timezone = zone or str(profile.get("tz") or "UTC")
+        # The engine checks these again when subscribing; here they keep a typo from joining.
+        parse_post_time(at)
+        parse_timezone(timezone)
+        problem = await _cannot_post_in(client, channel.channel)
+        if problem:
+            return replies.error(problem)
+        return await self.services.daily.subscribe(
+            channel, actor=user, is_admin=True, post_time=at, timezone=timezone
+        )
 
     async def _start_interview(
         self,
