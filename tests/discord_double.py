@@ -1299,13 +1299,24 @@ def _interaction(
     return interaction
 
 
-OptionValue = str | int | float | bool
+@dataclass(frozen=True)
+class UserOption:
+    """The value of a user option (type 6): Discord sends the id and resolves the user apart."""
+
+    user_id: int
+    username: str
+
+
+OptionValue = str | int | float | bool | UserOption
 
 
 def command_options(values: Mapping[str, OptionValue]) -> list[JsonObject]:
-    """Command options as Discord types them: 3 string, 4 integer, 5 boolean, 10 number."""
+    """Command options as Discord types them: 3 string, 4 integer, 5 boolean, 6 user, 10 number."""
     options = []
     for name, value in values.items():
+        if isinstance(value, UserOption):
+            options.append({"name": name, "type": 6, "value": str(value.user_id)})
+            continue
         # bool before int: True is an int to Python, a boolean (5) to Discord.
         if isinstance(value, bool):
             option_type = 5
@@ -1368,6 +1379,9 @@ def slash_command_interaction(
         command_id,
         command_guild_id,
     )
+    users = [value for value in (options or {}).values() if isinstance(value, UserOption)]
+    if users:
+        data["resolved"] = resolved_users(users, in_guild=guild_id is not None)
     return _interaction(
         2,
         data,
@@ -1380,6 +1394,21 @@ def slash_command_interaction(
         app_permissions=app_permissions,
         locale=locale,
     )
+
+
+def resolved_users(users: Sequence[UserOption], *, in_guild: bool) -> JsonObject:
+    """`data.resolved` for user options: the users and, in a guild, them as members."""
+    resolved: JsonObject = {
+        "users": {str(user.user_id): user_payload(user.user_id, user.username) for user in users}
+    }
+    if in_guild:
+        members = {}
+        for user in users:
+            member = member_payload(user.user_id, user.username)
+            del member["user"]  # resolved members carry their user under `users`
+            members[str(user.user_id)] = member
+        resolved["members"] = members
+    return resolved
 
 
 def autocomplete_interaction(

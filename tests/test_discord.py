@@ -38,6 +38,7 @@ from discord_double import (
     JsonObject,
     OptionValue,
     RestCall,
+    UserOption,
     autocomplete_interaction,
     button_interaction,
     dm_channel_id,
@@ -60,7 +61,13 @@ from bot.adapters.discord.client import (
     serve,
     sync_once,
 )
-from bot.adapters.discord.handlers import DMS_CLOSED, NEEDS_MANAGE_SERVER, DiscordHandlers
+from bot.adapters.discord.handlers import (
+    DMS_CLOSED,
+    LEADERBOARD_GUILD_ONLY,
+    NEEDS_MANAGE_SERVER,
+    OTHERS_STATS_GUILD_ONLY,
+    DiscordHandlers,
+)
 from bot.app import Services, open_services
 from bot.engine.daily.model import ChannelRef
 from bot.engine.daily.service import Outcome
@@ -287,6 +294,48 @@ async def test_autocomplete_offers_topics_and_timezones(rig: Rig) -> None:
     assert topics.type == zones.type == CALLBACK_AUTOCOMPLETE_RESULT
     assert [c["value"] for c in topics.data["choices"]][:2] == ["ec2", "ecs"]
     assert zones.data["choices"] == [{"name": "Europe/London", "value": "Europe/London"}]
+
+
+BOB_ID = USER_ID + 1
+AS_BOB: dict[str, Any] = {"user_id": BOB_ID, "user_name": "bob"}
+IN_DM: dict[str, Any] = {"guild_id": None}
+
+
+async def answer_a_question(rig: Rig, **fields: Any) -> JsonObject:
+    """Ask an EC2 question and answer it as the interaction `fields` say; return the grade."""
+    await rig.command("ask", {"topic": "ec2"}, **fields)
+    (graded,) = await rig.command("answer", {"text": "EC2 in an Auto Scaling group."}, **fields)
+    assert "Score" in embed_of(graded)["title"]
+    return graded
+
+
+async def test_stats_member_shows_that_members_stats_in_this_server(rig: Rig) -> None:
+    await answer_a_question(rig, **AS_BOB)
+    (body,) = await rig.command("stats", {"member": UserOption(BOB_ID, "bob")})
+    embed = embed_of(body)
+    assert embed["title"].endswith("Stats for Bob")
+    assert {"name": "Answers", "value": "1", "inline": True} in embed["fields"]
+
+
+async def test_dm_practice_is_each_users_own(rig: Rig) -> None:
+    """Alice and Bob share nothing in their DMs with the bot: neither sees the other there."""
+    await answer_a_question(rig, **IN_DM)
+    alice_in_dm = UserRef("discord", f"dm:{USER_ID}", str(USER_ID))
+    assert len(await rig.services.store.attempts(alice_in_dm)) == 1
+    (own,) = await rig.command("stats", **IN_DM)
+    assert {"name": "Answers", "value": "1", "inline": True} in embed_of(own)["fields"]
+
+    (board,) = await rig.command("leaderboard", {"period": "all"}, **IN_DM, **AS_BOB)
+    assert embed_of(board)["description"] == LEADERBOARD_GUILD_ONLY
+    (alices,) = await rig.command(
+        "stats", {"member": UserOption(USER_ID, "alice")}, **IN_DM, **AS_BOB
+    )
+    assert embed_of(alices)["description"] == OTHERS_STATS_GUILD_ONLY
+    (bobs,) = await rig.command("stats", **IN_DM, **AS_BOB)
+    assert "No answers yet" in embed_of(bobs)["description"]
+    # Nor does a DM answer land in any server's ranking.
+    (guild_board,) = await rig.command("leaderboard", {"period": "all"})
+    assert str(USER_ID) not in json.dumps(embed_of(guild_board))
 
 
 # -- buttons and the modal -----------------------------------------------------------------
@@ -598,6 +647,22 @@ async def test_a_dm_answer_finds_its_guild_interview_when_that_guild_is_not_seen
         posts = await double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 4)
         assert "Score" in embed_of(posts[2].body)["title"]
         assert len(await rig.services.store.attempts(ALICE)) == 1  # the guild's scope
+
+
+async def test_an_interview_started_in_a_dm_is_the_users_own(rig: Rig) -> None:
+    (started,) = await rig.command("interview", {"topics": "ec2", "questions": 1}, **IN_DM)
+    assert "direct messages" in embed_of(started)["description"]
+    await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 2)
+    await rig.double.dispatch("MESSAGE_CREATE", dm_message_create("EC2 in an Auto Scaling group."))
+    posts = await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 4)
+    assert "Score" in embed_of(posts[2].body)["title"]
+    assert "Interview summary" in embed_of(posts[3].body)["title"]
+    alice_in_dm = UserRef("discord", f"dm:{USER_ID}", str(USER_ID))
+    assert len(await rig.services.store.attempts(alice_in_dm)) == 1
+
+    await rig.double.dispatch("MESSAGE_CREATE", dm_message_create("an answer", author_id=BOB_ID))
+    (bobs,) = await rig.double.wait_for("POST", f"/channels/{dm_channel_id(BOB_ID)}/messages")
+    assert "No interview running" in embed_of(bobs.body)["title"]
 
 
 async def test_closed_dms_get_a_private_message_with_the_fix(rig: Rig) -> None:

@@ -1,7 +1,9 @@
 """Discord interactions and DMs, each turned into one engine call and answered privately.
 
-Scoping: a member is UserRef("discord", guild id, user id); in the bot's DM the workspace is
-"dm". A mock interview belongs to the scope it was started from (a guild's interview counts on
+Scoping: a member is UserRef("discord", guild id, user id). In the bot's DMs nothing is
+shared, so each user is a scope of their own, "dm:<user id>": practice there counts for them
+alone, and what ranks or shows other people (leaderboard, stats of a member) is refused.
+A mock interview belongs to the scope it was started from (a guild's interview counts on
 that guild's leaderboard), so its DM answers are routed back to that scope. A DM carries no
 guild, so the scope is read from the database (the user's active interview on Discord, in any
 scope): nothing held in memory, so it holds across restarts, across processes, and for guilds
@@ -33,8 +35,8 @@ from bot.engine.quiz import MAX_ANSWER_CHARS, clean_answer, parse_period
 from bot.engine.reply import ActionKind, Reply, Tone
 
 PLATFORM: Final = "discord"
-DM_SCOPE: Final = "dm"
-"""The workspace of what happens in the bot's DMs outside an interview started in a guild."""
+DM_SCOPE_PREFIX: Final = "dm:"
+"""A user's own scope in the bot's DMs is this and their id: DMs share nothing between users."""
 CANNOT_DM: Final = 50007
 """Discord's code for 'Cannot send messages to this user' (DMs closed or no shared server)."""
 DEFAULT_PLACEHOLDER: Final = "Type your answer"
@@ -61,6 +63,13 @@ NEEDS_MANAGE_SERVER: Final = (
     "Ask one of them, or use /awsquiz daily status to see the schedule."
 )
 GUILD_ONLY: Final = "The daily question is for server channels, not direct messages."
+LEADERBOARD_GUILD_ONLY: Final = (
+    "A leaderboard ranks the members of a server: run /awsquiz leaderboard in a server channel."
+)
+OTHERS_STATS_GUILD_ONLY: Final = (
+    "In direct messages you can only see your own statistics. To see a member's, run "
+    "/awsquiz stats member: in a server you share."
+)
 
 _ESCAPE = re.compile(r"\\(.)")
 """A markdown escape in a posted embed, undone for the modal's plain-text placeholder."""
@@ -140,14 +149,20 @@ class DiscordHandlers:
     async def stats(
         self, interaction: discord.Interaction[Any], member: discord.abc.User | None
     ) -> None:
-        """`stats [member]`: statistics in this server."""
+        """`stats [member]`: statistics in this server (in DMs, one's own only)."""
         user = user_ref(interaction)
-        if member is not None:
+        if member is not None and member.id != interaction.user.id:
+            if interaction.guild_id is None:
+                await _send(interaction, [replies.error(OTHERS_STATS_GUILD_ONLY)])
+                return
             user = UserRef(PLATFORM, user.workspace, str(member.id), member.display_name)
         await self._answer_slowly(interaction, lambda: self._one(self.services.quiz.stats(user)))
 
     async def leaderboard(self, interaction: discord.Interaction[Any], period: str) -> None:
-        """`leaderboard [period]`: this server's ranking."""
+        """`leaderboard [period]`: this server's ranking; none in DMs, which rank nobody else."""
+        if interaction.guild_id is None:
+            await _send(interaction, [replies.error(LEADERBOARD_GUILD_ONLY)])
+            return
         workspace = user_ref(interaction).workspace
 
         async def run() -> Sequence[Reply]:
@@ -462,10 +477,15 @@ async def _replies_of(run: _Run) -> Sequence[Reply]:
 
 
 def user_ref(interaction: discord.Interaction[Any]) -> UserRef:
-    """The member, scoped by guild (or "dm" in the bot's DMs)."""
-    scope = str(interaction.guild_id) if interaction.guild_id else DM_SCOPE
+    """The member, scoped by guild; in the bot's DMs, by the user alone (see dm_scope)."""
     person = interaction.user
+    scope = str(interaction.guild_id) if interaction.guild_id else dm_scope(person.id)
     return UserRef(PLATFORM, scope, str(person.id), person.display_name)
+
+
+def dm_scope(user_id: int) -> str:
+    """The scope of a user's practice in the bot's DMs: theirs alone, "dm:<user id>"."""
+    return f"{DM_SCOPE_PREFIX}{user_id}"
 
 
 async def _send(interaction: discord.Interaction[Any], answers: Sequence[Reply]) -> None:
