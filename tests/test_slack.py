@@ -504,3 +504,34 @@ async def test_daily_on_refuses_before_it_joins_the_channel(
     assert rig.double.calls_to("conversations.join") == []
     assert rig.double.calls_to("conversations.info") == []
     assert await rig.services.store.subscription(ROOM) is None
+
+
+async def test_a_slack_error_after_the_ack_gets_a_plain_private_reply(rig: Rig) -> None:
+    rig.double.respond("users.info", {"ok": False, "error": "user_not_found"})
+    [reply] = await rig.command("stats <@U0NOBODY>")
+    assert reply["response_type"] == "ephemeral"
+    assert "cannot find that member" in text_of(reply)
+
+
+async def test_an_interview_whose_dm_cannot_be_opened_does_not_start(rig: Rig) -> None:
+    rig.double.respond("conversations.open", {"ok": False, "error": "user_disabled"})
+    [reply] = await rig.command("interview lambda 2")
+    assert reply["response_type"] == "ephemeral"
+    assert "could not open a direct message" in text_of(reply)
+    assert not await rig.services.interviews.is_active(ALICE)
+    assert rig.double.calls_to("chat.postMessage") == []
+
+
+async def test_an_answer_box_slack_would_not_open_is_explained(rig: Rig) -> None:
+    await rig.command("ask ecs")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    rig.double.respond("views.open", {"ok": False, "error": "expired_trigger_id"})
+    click = block_actions(
+        action_id=ACTION_IDS[ActionKind.ANSWER],
+        value=opened.question_id,
+        response_url=rig.double.response_url_for("click"),
+    )
+    await post_interaction(rig.url, SIGNING_SECRET, click)
+    [explained] = await rig.double.wait_for_responses(token="click")
+    assert "press Answer again" in text_of(explained.body)

@@ -43,6 +43,15 @@ PLATFORM: Final = "slack"
 DEFAULT_ADMIN_ROLES: Final = frozenset({"admin", "owner"})
 DM_PREFIX: Final = "D"
 """Slack ids of direct-message channels start with D."""
+REFUSALS: Final = {
+    "user_not_found": "I cannot find that member in this workspace.",
+    "channel_not_found": "I cannot see this channel: invite me with `/invite @awsquiz` first.",
+    "not_in_channel": "I cannot see this channel: invite me with `/invite @awsquiz` first.",
+    "expired_trigger_id": "Slack took too long to open the answer box: press Answer again.",
+    "ratelimited": "Slack asked me to slow down: try again in a minute.",
+}
+"""What a Slack error code means for the member, in their words."""
+DM_REFUSED: Final = "I could not open a direct message with you (Slack said: {code})."
 ADMIN_ONLY: Final = (
     "Only workspace admins can change the daily question. "
     "Ask an admin, or use `/awsquiz daily status` to see the schedule."
@@ -85,8 +94,7 @@ class SlackHandlers:
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Log what failed: a Web API method and its Slack error code, never a token."""
         if isinstance(error, SlackApiError):
-            method = str(error.response.api_url).rsplit("/", 1)[-1]
-            log.error("slack %s failed: %s", method, error.response.get("error", "unknown"))
+            log.error("slack %s failed: %s", _method(error), _code(error))
             return
         log.error("slack %s handler failed: %r", body.get("type", "request"), error)
 
@@ -106,6 +114,8 @@ class SlackHandlers:
             answers = await self._run(parsed, user, channel, client)
         except AwsquizError as error:
             answers = [replies.error(str(error))]
+        except SlackApiError as error:
+            answers = [_refused(error)]
         # Practice is personal and private; it also means mentions in a leaderboard never ping.
         for reply in answers:
             await respond(
@@ -167,7 +177,7 @@ class SlackHandlers:
     # -- buttons and the answer modal ------------------------------------------------------
 
     async def on_answer_button(
-        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient
+        self, ack: Ack, body: dict[str, Any], client: AsyncWebClient, respond: Respond
     ) -> None:
         """Answer: open a modal with a multi-line box (the trigger id lives 3 s: open it first)."""
         await ack()
@@ -179,12 +189,15 @@ class SlackHandlers:
             await self._tell(client, _user(body), channel, replies.error(str(error)))
             return
         metadata = json.dumps({"value": value, "channel": channel})
-        await client.views_open(
-            trigger_id=body["trigger_id"],
-            view=render.payload(
-                render.answer_modal(prompt, metadata, self.options.max_answer_chars)
-            ),
-        )
+        try:
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=render.payload(
+                    render.answer_modal(prompt, metadata, self.options.max_answer_chars)
+                ),
+            )
+        except SlackApiError as error:
+            await _respond(respond, _refused(error))
 
     async def on_answer_submitted(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -332,12 +345,12 @@ class SlackHandlers:
         questions: int | None,
     ) -> list[Reply]:
         """Open a DM with the user and run the interview there."""
-        interviews = self.services.interviews
-        # Only a missing count gets the default: 0 goes to the engine, which refuses it.
-        count = DEFAULT_QUESTIONS if questions is None else questions
-        started = await interviews.start(user, topics, count, channel=None)
+        # The DM first: an interview that cannot be asked must not be left running.
         opened = await client.conversations_open(users=user.user)
         dm = str(opened["channel"]["id"])
+        # Only a missing count gets the default: 0 goes to the engine, which refuses it.
+        count = DEFAULT_QUESTIONS if questions is None else questions
+        started = await self.services.interviews.start(user, topics, count, channel=None)
         for reply in started:
             await self._post(client, dm, reply)
         return [Reply(title="Interview started", text="Check your direct messages with me.")]
@@ -406,6 +419,26 @@ class SlackHandlers:
         return await self.services.store.first_delivery(PLATFORM, str(event_id), now)
 
 
+def _method(error: SlackApiError) -> str:
+    """The Web API method that failed, from the URL it was called on."""
+    return str(error.response.api_url).rsplit("/", 1)[-1]
+
+
+def _code(error: SlackApiError) -> str:
+    return str(error.response.get("error", "unknown"))
+
+
+def _refused(error: SlackApiError) -> Reply:
+    """A Slack refusal after the ack, logged and put plainly for the member."""
+    method, code = _method(error), _code(error)
+    log.warning("slack %s failed: %s", method, code)
+    if code in REFUSALS:
+        return replies.error(REFUSALS[code])
+    if method == "conversations.open":
+        return replies.error(DM_REFUSED.format(code=code))
+    return replies.error(f"Slack refused that (it said: {code}). Try again in a moment.")
+
+
 def _user(body: dict[str, Any]) -> UserRef:
     """The Slack user of an interaction payload, scoped by their team."""
     person = body["user"]
@@ -454,7 +487,7 @@ async def _cannot_post_in(client: AsyncWebClient, channel: str) -> str | None:
             return "I am not in this private channel: invite me with `/invite @awsquiz` first."
         await client.conversations_join(channel=channel)
     except SlackApiError as error:
-        code = error.response.get("error", "unknown")
+        code = _code(error)
         log.warning("slack daily set-up in %s: %s", channel, code)
         if code in {"channel_not_found", "not_in_channel"}:
             return "I cannot see this channel: invite me with `/invite @awsquiz` first."
