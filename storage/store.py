@@ -311,6 +311,7 @@ class SqlStore(SqlDailyStore):
                     "active": insert.excluded.active,
                     "state": insert.excluded.state,
                     "updated_at": insert.excluded.updated_at,
+                    "version": InterviewSessionRow.version + 1,
                 },
                 # An id is never reassigned to another user, even by a buggy caller.
                 where=InterviewSessionRow.user_id == insert.excluded.user_id,
@@ -318,6 +319,39 @@ class SqlStore(SqlDailyStore):
             saved = await session.scalar(statement.returning(InterviewSessionRow.id))
             if saved is None:
                 raise ValueError(f"interview {interview.id!r} belongs to another user")
+
+    async def change_interview(
+        self, interview: StoredInterview, attempt: NewAttempt | None = None
+    ) -> bool:
+        """Save a change made from `interview.version` of a running session, with the attempt
+        it records, in one transaction; False, with nothing written, if the session changed
+        or ended since that version was read.
+        """
+        async with self._write() as session:
+            # The user upsert first takes SQLite's write lock, before any read (see database.py).
+            user_pk = await self._ensure_user(session, interview.user, interview.updated_at)
+            changed = await session.scalar(
+                update(InterviewSessionRow)
+                .where(
+                    InterviewSessionRow.id == interview.id,
+                    InterviewSessionRow.user_id == user_pk,
+                    InterviewSessionRow.version == interview.version,
+                    InterviewSessionRow.active.is_(True),
+                )
+                .values(
+                    active=interview.active,
+                    state=interview.state,
+                    updated_at=interview.updated_at,
+                    version=InterviewSessionRow.version + 1,
+                )
+                .returning(InterviewSessionRow.id)
+                .execution_options(synchronize_session=False)
+            )
+            if changed is None:
+                return False
+            if attempt is not None:
+                await self._insert_attempt(session, user_pk, attempt)
+            return True
 
     async def active_interview(self, user: UserRef) -> StoredInterview | None:
         """Return the user's active interview session, if any."""
@@ -353,6 +387,7 @@ class SqlStore(SqlDailyStore):
             active=row.active,
             state=row.state,
             updated_at=row.updated_at,
+            version=row.version,
         )
 
     # -- delivered events -------------------------------------------------------------------

@@ -210,6 +210,8 @@ class InterviewSessionRow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     active: Mapped[bool] = mapped_column(Boolean)
     state: Mapped[str] = mapped_column(Text)
+    # Bumped by every change: a change made from a stale read matches no row (compare-and-set).
+    version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

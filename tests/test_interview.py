@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from datetime import timedelta
+from typing import Any, cast
 
 import pytest
 from conftest import FixedClock
@@ -12,13 +14,14 @@ from conftest import FixedClock
 from bot.engine.catalog import Catalog
 from bot.engine.errors import (
     EmptyAnswerError,
+    InterviewExpiredError,
     InvalidOptionError,
     NoActiveInterviewError,
     UnknownTopicError,
 )
 from bot.engine.grading import Grader
 from bot.engine.interview import MAX_QUESTIONS, InterviewService, InterviewState, Step
-from bot.engine.model import Difficulty, Source, UserRef
+from bot.engine.model import Difficulty, NewAttempt, Source, StoredInterview, UserRef
 from bot.engine.ports import Store
 from bot.engine.quiz import HINT_PENALTY, QuizService
 from bot.engine.reply import ActionKind, Reply, Tone
@@ -476,6 +479,110 @@ async def test_a_hint_counts_as_activity_for_idle_expiry(
 
     assert await interviews.expire_if_idle(ALICE) is None
     assert await store.active_interview(ALICE) is not None
+
+
+@pytest.mark.parametrize("word", ["hint", "skip", "stop", "an answer"])
+async def test_an_idle_interview_ends_on_any_next_move_with_its_summary(
+    catalog: Catalog, store: SqlStore, clock: FixedClock, word: str
+) -> None:
+    # Buttons reach hint/skip/stop directly, without the DM path's expire_if_idle first.
+    interviews = make_interviews(catalog, store, clock, idle_timeout=timedelta(hours=1))
+    await interviews.start(ALICE, ["ecs"], 3)
+    await interviews.handle(ALICE, await current_reference(interviews, ALICE))
+    clock.advance(timedelta(hours=1))
+
+    with pytest.raises(InterviewExpiredError) as expired:
+        await interviews.handle(ALICE, word)
+
+    assert "ended after 1 hours without an answer" in str(expired.value)
+    assert expired.value.summary.text == "1 of 3 questions, average 100/100."
+    assert await store.active_interview(ALICE) is None
+    assert len(await store.attempts(ALICE)) == 1
+
+
+async def test_starting_after_an_idle_interview_sums_it_up_then_starts_afresh(
+    catalog: Catalog, store: SqlStore, clock: FixedClock
+) -> None:
+    interviews = make_interviews(catalog, store, clock, idle_timeout=timedelta(hours=1))
+    await interviews.start(ALICE, ["ecs"], 3)
+    first = await state_of(store, ALICE)
+    clock.advance(timedelta(hours=2))
+
+    expired, intro, question = await interviews.start(ALICE, ["s3"], 2)
+
+    assert expired.title == "Your interview expired after 1 hours without an answer"
+    assert intro.title == "Mock interview"
+    again = await state_of(store, ALICE)
+    assert again is not None
+    assert first is not None
+    assert again.id != first.id
+    assert question.question_id == again.current_question_id
+
+
+class ChangesTogether:
+    """The real store, except that interview changes wait until `count` of them are pending:
+    how two messages sent at once both read the interview before either changes it.
+    """
+
+    def __init__(self, store: SqlStore, count: int) -> None:
+        self.store = store
+        self.arrived = 0
+        self.count = count
+        self.everyone_here = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def change_interview(
+        self, interview: StoredInterview, attempt: NewAttempt | None = None
+    ) -> bool:
+        self.arrived += 1
+        if self.arrived >= self.count:
+            self.everyone_here.set()
+        await self.everyone_here.wait()
+        return await self.store.change_interview(interview, attempt)
+
+
+async def test_two_answers_racing_for_one_question_count_once(
+    catalog: Catalog, store: SqlStore, clock: FixedClock
+) -> None:
+    racing = ChangesTogether(store, count=2)
+    quiz = QuizService(catalog, Grader(), cast(Store, racing), clock, random.Random(11))
+    interviews = InterviewService(quiz)
+    await interviews.start(ALICE, ["ecs"], 3)
+    reference = await current_reference(interviews, ALICE)
+
+    first, second = await asyncio.gather(
+        interviews.answer(ALICE, reference), interviews.answer(ALICE, OFF_TOPIC)
+    )
+
+    titles = {first[0].title, second[0].title}
+    assert "Already taken care of" in titles
+    assert len(await store.attempts(ALICE)) == 1
+    state = await state_of(store, ALICE)
+    assert state is not None
+    assert len(state.steps) == 1
+    (attempt,) = await store.attempts(ALICE)
+    assert state.steps[0].score == attempt.score
+
+
+async def test_a_stop_button_of_an_earlier_interview_leaves_the_running_one(
+    interviews: InterviewService, store: SqlStore
+) -> None:
+    await interviews.start(ALICE, ["ecs"], 2)
+    old = await state_of(store, ALICE)
+    assert old is not None
+    await interviews.stop(ALICE)
+    await interviews.start(ALICE, ["s3"], 2)
+
+    reply = await interviews.stop(ALICE, interview_id=old.id)
+
+    assert reply.title == "That interview has already ended"
+    assert await store.active_interview(ALICE) is not None
+    running = await state_of(store, ALICE)
+    assert running is not None
+    assert (await interviews.stop(ALICE, interview_id=running.id)).title == "Interview ended"
+    assert await store.active_interview(ALICE) is None
 
 
 def test_interview_state_round_trips_through_json(clock: FixedClock) -> None:

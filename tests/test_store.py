@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -372,11 +373,60 @@ async def test_interview_insert_update_and_finish(store: SqlStore) -> None:
     later = NOW + timedelta(minutes=5)
     progressed = StoredInterview("i-1", ALICE, True, '{"asked": 1}', later)
     await store.save_interview(progressed)
-    assert await store.active_interview(ALICE) == progressed
+    assert await store.active_interview(ALICE) == replace(progressed, version=1)
 
     await store.save_interview(StoredInterview("i-1", ALICE, False, '{"asked": 5}', later))
     assert await store.active_interview(ALICE) is None
     assert len(await fetch_all(store, "SELECT id FROM interview_sessions")) == 1
+
+
+async def test_an_interview_changes_only_from_the_version_it_was_read_at(
+    store: SqlStore,
+) -> None:
+    await store.save_interview(StoredInterview("i-1", ALICE, True, '{"asked": 0}', NOW))
+    read = await store.active_interview(ALICE)
+    assert read is not None
+    later = NOW + timedelta(minutes=1)
+    answered = replace(read, state='{"asked": 1}', updated_at=later)
+
+    assert await store.change_interview(answered, new_attempt(ALICE, created_at=later))
+    # The same change again, from the version now stale: nothing is written, attempt included.
+    assert not await store.change_interview(answered, new_attempt(ALICE, created_at=later))
+
+    assert await store.active_interview(ALICE) == replace(answered, version=read.version + 1)
+    assert len(await store.attempts(ALICE)) == 1
+
+
+async def test_of_racing_interview_answers_exactly_one_is_recorded(store: SqlStore) -> None:
+    await store.save_interview(StoredInterview("i-1", ALICE, True, "{}", NOW))
+    read = await store.active_interview(ALICE)
+    assert read is not None
+
+    outcomes = await asyncio.gather(
+        *(
+            store.change_interview(
+                replace(read, state=f'{{"answer": {n}}}'), new_attempt(ALICE, score=n)
+            )
+            for n in range(20)
+        )
+    )
+
+    assert outcomes.count(True) == 1
+    winner = outcomes.index(True)
+    assert [a.score for a in await store.attempts(ALICE)] == [winner]
+    current = await store.active_interview(ALICE)
+    assert current is not None
+    assert current.state == f'{{"answer": {winner}}}'
+
+
+async def test_an_ended_interview_takes_no_more_changes(store: SqlStore) -> None:
+    await store.save_interview(StoredInterview("i-1", ALICE, True, "{}", NOW))
+    read = await store.active_interview(ALICE)
+    assert read is not None
+    assert await store.change_interview(replace(read, active=False))
+
+    assert not await store.change_interview(replace(read, version=read.version + 1))
+    assert await store.active_interview(ALICE) is None
 
 
 async def test_starting_an_interview_ends_the_running_one(store: SqlStore) -> None:

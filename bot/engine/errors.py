@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.engine.reply import Reply
 
 
 class AwsquizError(Exception):
@@ -89,8 +93,22 @@ class NoOpenQuestionError(AwsquizError):
 class NoActiveInterviewError(AwsquizError):
     """An interview command arrived with no interview running."""
 
-    def __init__(self) -> None:
-        super().__init__("You have no mock interview running. Start one first.")
+    def __init__(
+        self, message: str = "You have no mock interview running. Start one first."
+    ) -> None:
+        super().__init__(message)
+
+
+class InterviewExpiredError(NoActiveInterviewError):
+    """The interview had been idle past the timeout and has now ended; `summary` sums it up."""
+
+    def __init__(self, idle_hours: float, summary: Reply) -> None:
+        self.idle_hours = idle_hours
+        self.summary = summary
+        super().__init__(
+            f"Your mock interview ended after {idle_hours:g} hours without an answer. "
+            "Start a new one whenever you like."
+        )
 
 
 class InvalidOptionError(AwsquizError):

@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from bot.engine import replies
-from bot.engine.errors import InvalidOptionError, NoActiveInterviewError, NoQuestionsError
+from bot.engine.errors import (
+    InterviewExpiredError,
+    InvalidOptionError,
+    NoActiveInterviewError,
+    NoQuestionsError,
+)
 from bot.engine.model import Difficulty, NewAttempt, Question, Source, StoredInterview, UserRef
 from bot.engine.quiz import HINT_PENALTY, QuizService, clean_answer
 from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
@@ -26,6 +31,8 @@ SKIP_WORDS: Final = frozenset({"skip", "pass", "s"})
 STOP_WORDS: Final = frozenset({"stop", "quit", "end", "exit"})
 # Interview questions first: they read like what a real interviewer asks.
 DIFFICULTY_PREFERENCE: Final = (Difficulty.INTERVIEW, Difficulty.ADVANCED, Difficulty.BASIC)
+STOP_TRIES: Final = 5
+"""A stop racing other changes reloads and tries again this many times."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,15 @@ class InterviewState:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Running:
+    """A running interview as read from the store: a change must name the version it read."""
+
+    state: InterviewState
+    version: int
+    updated_at: datetime
+
+
 class InterviewService:
     """Runs mock interviews on top of the quiz service's picking and grading."""
 
@@ -103,9 +119,11 @@ class InterviewService:
         *,
         channel: str | None = None,
     ) -> list[Reply]:
-        """Start an interview, or resume the one already running."""
-        state = await self._load(user)
-        if state is not None:
+        """Start an interview, or resume the one already running (one left idle ends first)."""
+        expired = await self.expire_if_idle(user)
+        running = await self._load(user)
+        if running is not None:
+            state = running.state
             notice = Reply(
                 title="Interview in progress",
                 text=f"Resuming at question {len(state.steps) + 1} of {len(state.question_ids)}. "
@@ -137,7 +155,7 @@ class InterviewService:
             text=f"{len(chosen)} questions on {names}. Answer in your own words; "
             "type hint for a clue, skip to pass, stop to finish early.",
         )
-        return [intro, self._question(state)]
+        return [*([expired] if expired else []), intro, self._question(state)]
 
     async def handle(self, user: UserRef, text: str) -> list[Reply]:
         """Route a message typed during an interview: hint, skip, stop, or an answer."""
@@ -165,68 +183,94 @@ class InterviewService:
 
     async def current(self, user: UserRef) -> Reply:
         """Show the question the user is on."""
-        state = await self._require(user)
-        return self._question(state)
+        running = await self._require(user)
+        return self._question(running.state)
 
     async def answer(self, user: UserRef, text: str) -> list[Reply]:
-        """Grade the answer to the current question, then ask the next one or sum up."""
+        """Grade the answer to the current question, then ask the next one or sum up.
+
+        Of two answers racing for one question (two quick messages), only the first counts.
+        """
         cleaned = clean_answer(text, self.quiz.max_answer_chars)
-        state = await self._require(user)
+        running = await self._require(user)
+        state = running.state
         item = self.catalog.question(state.current_question_id)
         grade = self.quiz.grade(item, cleaned, state.hints_used)
-        await self.store.record_attempt(
-            NewAttempt.of(
-                user,
-                item,
-                cleaned,
-                grade,
-                Source.INTERVIEW,
-                self.clock.now(),
-                hints_used=state.hints_used,
-                channel=state.channel,
-            )
+        attempt = NewAttempt.of(
+            user,
+            item,
+            cleaned,
+            grade,
+            Source.INTERVIEW,
+            self.clock.now(),
+            hints_used=state.hints_used,
+            channel=state.channel,
         )
         step = Step(item.id, item.topic_id, grade.score, False, state.hints_used, grade.missed)
+        advanced = await self._advance(user, running, step, attempt)
+        if advanced is None:
+            return await self._overtaken(user)
         graded = replies.graded(
             item, grade, hints_used=state.hints_used, penalty=state.hints_used * HINT_PENALTY
         )
-        return [graded, await self._advance(user, state, step)]
+        return [graded, advanced]
 
     async def hint(self, user: UserRef) -> Reply:
         """Reveal the next key concept of the current question, at a cost."""
-        state = await self._require(user)
+        running = await self._require(user)
+        state = running.state
         item = self.catalog.question(state.current_question_id)
         concepts = self.quiz.concepts(item)
         if state.hints_used >= len(concepts):
             return replies.no_more_hints(item, len(concepts))
-        await self._save(user, replace(state, hints_used=state.hints_used + 1), active=True)
+        hinted = replace(state, hints_used=state.hints_used + 1)
+        if not await self._change(user, running, hinted, active=True):
+            return (await self._overtaken(user))[0]
         return replies.hint(
             item, concepts[state.hints_used], state.hints_used + 1, len(concepts), HINT_PENALTY
         )
 
     async def skip(self, user: UserRef) -> list[Reply]:
         """Pass on the current question (score 0) and move on."""
-        state = await self._require(user)
-        item = self.catalog.question(state.current_question_id)
-        step = Step(item.id, item.topic_id, 0, True, state.hints_used, self.quiz.concepts(item))
-        return [replies.skipped(item), await self._advance(user, state, step)]
+        running = await self._require(user)
+        item = self.catalog.question(running.state.current_question_id)
+        hints = running.state.hints_used
+        step = Step(item.id, item.topic_id, 0, True, hints, self.quiz.concepts(item))
+        advanced = await self._advance(user, running, step)
+        if advanced is None:
+            return await self._overtaken(user)
+        return [replies.skipped(item), advanced]
 
-    async def stop(self, user: UserRef) -> Reply:
-        """End the interview now and sum up what was answered."""
-        state = await self._require(user)
-        await self._save(user, state, active=False)
-        return self.summary(state, stopped_early=not state.finished)
+    async def stop(self, user: UserRef, interview_id: str | None = None) -> Reply:
+        """End the interview now and sum up what was answered.
+
+        With `interview_id` (a Stop button), only that interview: a button left on an old
+        interview's message does not end the one running now.
+        """
+        for _ in range(STOP_TRIES):
+            running = await self._require(user)
+            state = running.state
+            if interview_id is not None and state.id != interview_id:
+                return Reply(
+                    title="That interview has already ended",
+                    text="The Stop button belongs to an earlier interview; "
+                    "type stop to end the one running now.",
+                    tone=Tone.WARNING,
+                )
+            if await self._change(user, running, state, active=False):
+                return self.summary(state, stopped_early=not state.finished)
+        raise NoActiveInterviewError("The interview kept changing while stopping it; try again.")
 
     async def expire_if_idle(self, user: UserRef) -> Reply | None:
         """End an interview left idle past the timeout; return the notice, or None."""
-        loaded = await self.store.active_interview(user)
-        if loaded is None or self.clock.now() - loaded.updated_at < self.idle_timeout:
+        running = await self._load(user)
+        if running is None or not self._is_idle(running):
             return None
-        state = InterviewState.from_json(loaded.state)
-        await self._save(user, state, active=False)
+        if not await self._change(user, running, running.state, active=False):
+            return None  # it was just answered or stopped, so it is not idle after all
         hours = self.idle_timeout.total_seconds() / 3600
         return replace(
-            self.summary(state, stopped_early=True),
+            self.summary(running.state, stopped_early=True),
             title=f"Your interview expired after {hours:g} hours without an answer",
         )
 
@@ -269,14 +313,29 @@ class InterviewService:
             tone=Tone.SUCCESS if overall >= WEAK_TOPIC_SCORE else Tone.WARNING,
         )
 
-    async def _advance(self, user: UserRef, state: InterviewState, step: Step) -> Reply:
-        state = replace(state, steps=(*state.steps, step), hints_used=0)
+    async def _advance(
+        self, user: UserRef, running: _Running, step: Step, attempt: NewAttempt | None = None
+    ) -> Reply | None:
+        """Record the step (and its attempt); the next question or the summary, or None when
+        another change got there first and nothing was recorded.
+        """
+        state = replace(running.state, steps=(*running.state.steps, step), hints_used=0)
+        if not await self._change(user, running, state, active=not state.finished, attempt=attempt):
+            return None
         if state.finished:
-            await self._save(user, state, active=False)
             return self.summary(state)
-        await self._save(user, state, active=True)
         await self.store.mark_asked(user, state.current_question_id, self.clock.now())
         return self._question(state)
+
+    async def _overtaken(self, user: UserRef) -> list[Reply]:
+        """What to say when another message changed the interview first: where it is now."""
+        notice = Reply(
+            title="Already taken care of",
+            text="Another of your messages got to this question first, so this one did not count.",
+            tone=Tone.WARNING,
+        )
+        running = await self._load(user)
+        return [notice] if running is None else [notice, self._question(running.state)]
 
     def _question(self, state: InterviewState) -> Reply:
         item = self.catalog.question(state.current_question_id)
@@ -312,23 +371,52 @@ class InterviewService:
                     chosen.append(queue.pop(0))
         return chosen
 
-    async def _load(self, user: UserRef) -> InterviewState | None:
+    async def _load(self, user: UserRef) -> _Running | None:
         stored = await self.store.active_interview(user)
-        return InterviewState.from_json(stored.state) if stored else None
+        if stored is None:
+            return None
+        return _Running(InterviewState.from_json(stored.state), stored.version, stored.updated_at)
 
-    async def _require(self, user: UserRef) -> InterviewState:
-        state = await self._load(user)
-        if state is None:
+    async def _require(self, user: UserRef) -> _Running:
+        """The running interview; one left idle past the timeout ends here, whatever the path."""
+        running = await self._load(user)
+        if running is None:
             raise NoActiveInterviewError()
-        return state
+        if self._is_idle(running):
+            summary = await self.expire_if_idle(user)
+            if summary is not None:
+                raise InterviewExpiredError(self.idle_timeout.total_seconds() / 3600, summary)
+            return await self._require(user)  # it changed meanwhile: look again
+        return running
+
+    def _is_idle(self, running: _Running) -> bool:
+        return self.clock.now() - running.updated_at >= self.idle_timeout
+
+    async def _change(
+        self,
+        user: UserRef,
+        running: _Running,
+        state: InterviewState,
+        *,
+        active: bool,
+        attempt: NewAttempt | None = None,
+    ) -> bool:
+        """Save `state` over the version `running` was read at; False if it changed since."""
+        return await self.store.change_interview(
+            self._stored(user, state, active=active, version=running.version), attempt
+        )
 
     async def _save(self, user: UserRef, state: InterviewState, *, active: bool) -> None:
-        await self.store.save_interview(
-            StoredInterview(
-                id=state.id,
-                user=user,
-                active=active,
-                state=state.to_json(),
-                updated_at=self.clock.now(),
-            )
+        await self.store.save_interview(self._stored(user, state, active=active, version=0))
+
+    def _stored(
+        self, user: UserRef, state: InterviewState, *, active: bool, version: int
+    ) -> StoredInterview:
+        return StoredInterview(
+            id=state.id,
+            user=user,
+            active=active,
+            state=state.to_json(),
+            updated_at=self.clock.now(),
+            version=version,
         )

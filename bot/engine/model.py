@@ -177,3 +177,5 @@ class StoredInterview:
     active: bool
     state: str
     updated_at: datetime
+    version: int = 0
+    """Bumped by each change; a change names the version it was made from."""

@@ -99,6 +99,16 @@ class Store(Protocol):
         """Insert or update an interview session."""
         ...
 
+    async def change_interview(
+        self, interview: StoredInterview, attempt: NewAttempt | None = None
+    ) -> bool:
+        """Save a change made from `interview.version` of a running session, with its attempt,
+        in one transaction; False, with nothing written, if the session changed since.
+
+        Of two answers racing for one question, exactly one is recorded.
+        """
+        ...
+
     async def active_interview(self, user: UserRef) -> StoredInterview | None:
         """Return the user's active interview session, if any."""
         ...
