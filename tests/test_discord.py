@@ -49,10 +49,13 @@ from discord_double import (
     running_client,
     slash_command_interaction,
 )
+from sqlalchemy import text
 
+from bot.adapters.discord import boundary as discord_boundary
 from bot.adapters.discord import chat as discord_chat
 from bot.adapters.discord import handlers as discord_handlers
 from bot.adapters.discord import ids
+from bot.adapters.discord.boundary import UNEXPECTED
 from bot.adapters.discord.chat import DiscordChatAdapter
 from bot.adapters.discord.client import (
     AwsquizClient,
@@ -336,6 +339,54 @@ async def test_dm_practice_is_each_users_own(rig: Rig) -> None:
     # Nor does a DM answer land in any server's ranking.
     (guild_board,) = await rig.command("leaderboard", {"period": "all"})
     assert str(USER_ID) not in json.dumps(embed_of(guild_board))
+
+
+async def drop_table(rig: Rig, table: str) -> None:
+    """Break the database under the bot: every use of `table` now fails unexpectedly."""
+    async with rig.services.store.engine.begin() as connection:
+        await connection.execute(text(f"DROP TABLE {table}"))
+
+
+def unexpected_failures(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == discord_boundary.log.name and r.exc_info]
+
+
+async def test_an_unexpected_failure_still_answers_quick_and_deferred_interactions(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    question_id = await open_question(rig)
+    await drop_table(rig, "attempts")
+
+    quick = slash_command_interaction(subcommand="stats")
+    (body,) = await rig.deferred(quick)
+    assert (await rig.callback_for(quick["token"])).type == CALLBACK_CHANNEL_MESSAGE
+    assert embed_of(body)["description"] == UNEXPECTED
+
+    monkeypatch.setattr(discord_handlers, "FAST_REPLY_SECONDS", 0.0)
+    slow = slash_command_interaction(subcommand="stats")
+    (body,) = await rig.deferred(slow)  # the defer's "thinking…" ends with the error
+    assert (await rig.callback_for(slow["token"])).type == CALLBACK_DEFERRED_CHANNEL_MESSAGE
+    assert embed_of(body)["description"] == UNEXPECTED
+
+    submit = modal_submit_interaction(ids.modal_id(question_id), {ids.ANSWER_INPUT: "An answer."})
+    (body,) = await rig.deferred(submit)
+    assert embed_of(body)["description"] == UNEXPECTED
+    failures = unexpected_failures(caplog)
+    assert len(failures) == 3
+    assert "/awsquiz stats" in failures[0].getMessage()
+    assert "OperationalError" in caplog.text  # with the traceback
+
+
+async def test_an_unexpected_failure_of_a_button_still_answers(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    question_id = await open_question(rig)
+    await drop_table(rig, "open_questions")
+    press = button_interaction(ids.button_id(ActionKind.HINT, question_id))
+    (body,) = await rig.deferred(press)
+    assert embed_of(body)["description"] == UNEXPECTED
+    (failure,) = unexpected_failures(caplog)
+    assert ids.button_id(ActionKind.HINT, question_id) in failure.getMessage()
 
 
 # -- buttons and the modal -----------------------------------------------------------------

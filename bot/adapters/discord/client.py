@@ -19,6 +19,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.adapters.discord import components
+from bot.adapters.discord.boundary import answer_unexpected
 from bot.adapters.discord.commands import build_group
 from bot.adapters.discord.handlers import DiscordHandlers
 from bot.engine.errors import SettingsError
@@ -34,6 +35,7 @@ class AwsquizClient(discord.Client):
         # Default intents only: DM text reaches a bot without privileged message_content.
         super().__init__(intents=discord.Intents.default(), **options)
         self.tree: app_commands.CommandTree[AwsquizClient] = app_commands.CommandTree(self)
+        self.tree.error(self.on_command_error)
         self.guild_id = guild_id
         self.handlers: DiscordHandlers | None = None
         self.sync_on_start = True
@@ -62,6 +64,13 @@ class AwsquizClient(discord.Client):
         where = f"guild {self.guild_id}" if guild else "all guilds"
         log.info("discord: synced %d command(s) to %s", len(self.synced), where)
         return self.synced
+
+    async def on_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """A command failed unexpectedly: log it and still answer the member."""
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        await answer_unexpected(interaction, original)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Answer modals, routed by custom_id (see components.open_answer_modal)."""

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Final, Protocol, Self
 import discord
 
 from bot.adapters.discord import ids
+from bot.adapters.discord.boundary import answer_unexpected
 from bot.adapters.discord.render import cut
 from bot.engine.reply import ActionKind, Reply
 
@@ -99,7 +100,10 @@ class ActionButton(
         if handler is None:
             await interaction.response.send_message(NOT_READY, ephemeral=True)
             return
-        await handler.on_button(interaction, self.action, self.value)
+        try:
+            await handler.on_button(interaction, self.action, self.value)
+        except Exception as error:  # the interaction must still be answered
+            await answer_unexpected(interaction, error)
 
 
 def install(client: discord.Client, handler: ButtonHandler) -> None:
@@ -179,7 +183,10 @@ async def submit_answer(
     if handler is None:
         await interaction.response.send_message(NOT_READY, ephemeral=True)
         return True
-    await handler.on_answer(interaction, value, answer_text(data))
+    try:
+        await handler.on_answer(interaction, value, answer_text(data))
+    except Exception as error:  # the interaction must still be answered
+        await answer_unexpected(interaction, error)
     return True
 
 
