@@ -148,6 +148,8 @@ class SlackDouble(LoopbackServer):
         self.socket_connections = 0
         """How many websockets have connected and been greeted, ever (reconnects count)."""
         self.users: dict[str, SlackUser] = {}
+        self.expired_response_urls: set[str] = set()
+        """Tokens whose response_url answers 404 `expired_url`, as Slack's do after 30 minutes."""
         self._fixed: dict[str, CannedResponse] = {}
         self._one_shot: dict[str, deque[CannedResponse]] = {}
         self._timestamps = itertools.count(FIRST_TS_MICROS, TS_STEP_MICROS)
@@ -364,7 +366,10 @@ class SlackDouble(LoopbackServer):
         return matching()
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        self.responses.append(ResponseUrlPost(request.match_info["token"], await request.json()))
+        token = request.match_info["token"]
+        if token in self.expired_response_urls:
+            return json_response({"ok": False, "error": "expired_url"}, status=404)
+        self.responses.append(ResponseUrlPost(token, await request.json()))
         await self._notify()
         return json_response({"ok": True})
 

@@ -535,3 +535,49 @@ async def test_an_answer_box_slack_would_not_open_is_explained(rig: Rig) -> None
     await post_interaction(rig.url, SIGNING_SECRET, click)
     [explained] = await rig.double.wait_for_responses(token="click")
     assert "press Answer again" in text_of(explained.body)
+
+
+async def answer_in_the_modal(rig: Rig, text: str, *, response_url: str) -> None:
+    """Ask a question, press its Answer button (carrying `response_url`) and submit `text`."""
+    await rig.command("ask s3")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    click = block_actions(
+        action_id=ACTION_IDS[ActionKind.ANSWER], value=opened.question_id, response_url=response_url
+    )
+    await post_interaction(rig.url, SIGNING_SECRET, click)
+    [view_call] = await rig.double.wait_for("views.open")
+    submission = view_submission(
+        callback_id=ANSWER_MODAL_CALLBACK,
+        values={ANSWER_BLOCK: {ANSWER_INPUT: text}},
+        private_metadata=view_call.params["view"]["private_metadata"],
+    )
+    status, _, _ = await post_interaction(rig.url, SIGNING_SECRET, submission)
+    assert status == 200
+
+
+async def test_a_modal_grade_goes_through_the_response_url_where_the_bot_is_no_member(
+    rig: Rig,
+) -> None:
+    # /awsquiz works in a private channel the bot was never invited to; chat.postEphemeral not.
+    rig.double.respond("chat.postEphemeral", {"ok": False, "error": "channel_not_found"})
+    await answer_in_the_modal(
+        rig, "Buckets hold objects", response_url=rig.double.response_url_for("click")
+    )
+    [graded] = await rig.double.wait_for_responses(token="click")
+    assert graded.body["response_type"] == "ephemeral"
+    assert graded.body["replace_original"] is False
+    assert "Score" in text_of(graded.body)
+    assert rig.double.calls_to("chat.postMessage") == []
+
+
+async def test_a_modal_grade_goes_to_a_dm_when_nothing_else_reaches_the_member(rig: Rig) -> None:
+    rig.double.respond("chat.postEphemeral", {"ok": False, "error": "channel_not_found"})
+    rig.double.expired_response_urls.add("click")  # the answer took over 30 minutes to write
+    await answer_in_the_modal(
+        rig, "Buckets hold objects", response_url=rig.double.response_url_for("click")
+    )
+    [dm] = await rig.double.wait_for("chat.postMessage")
+    assert dm.params["channel"] == f"D{USER_ID[1:]}"
+    assert "Score" in str(dm.params["blocks"])
+    assert len(await rig.services.store.attempts(ALICE)) == 1

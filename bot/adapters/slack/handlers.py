@@ -9,11 +9,14 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from http import HTTPStatus
 from typing import Any, Final
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.adapters.slack import commands, render
 from bot.adapters.slack.entities import decode
@@ -183,12 +186,15 @@ class SlackHandlers:
         await ack()
         value = str(body["actions"][0]["value"])
         channel = _channel_of(body)
+        response_url = body.get("response_url")
         try:
             prompt = await self._prompt_for(value)
         except AwsquizError as error:
-            await self._tell(client, _user(body), channel, replies.error(str(error)))
+            reply = replies.error(str(error))
+            await self._tell(client, _user(body), channel, reply, response_url=response_url)
             return
-        metadata = json.dumps({"value": value, "channel": channel})
+        # The click's response_url rides along: it reaches channels the bot is not a member of.
+        metadata = json.dumps({"value": value, "channel": channel, "response_url": response_url})
         try:
             await client.views_open(
                 trigger_id=body["trigger_id"],
@@ -212,6 +218,7 @@ class SlackHandlers:
         await ack()
         metadata = json.loads(view.get("private_metadata") or "{}")
         value, channel = str(metadata.get("value", "")), metadata.get("channel")
+        response_url = metadata.get("response_url")
         user = _user(body)
         try:
             if value.startswith(DAILY_VALUE_PREFIX):
@@ -221,7 +228,7 @@ class SlackHandlers:
                 reply = await self.services.quiz.answer(user, text, question_id=value or None)
         except AwsquizError as error:
             reply = replies.error(str(error))
-        await self._tell(client, user, channel, reply)
+        await self._tell(client, user, channel, reply, response_url=response_url)
 
     async def on_hint_button(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """Hint: in an interview DM it helps the interview; elsewhere the open question."""
@@ -364,17 +371,34 @@ class SlackHandlers:
         return self.services.catalog.question(post.question_id).prompt
 
     async def _tell(
-        self, client: AsyncWebClient, user: UserRef, channel: str | None, reply: Reply
+        self,
+        client: AsyncWebClient,
+        user: UserRef,
+        channel: str | None,
+        reply: Reply,
+        *,
+        response_url: str | None = None,
     ) -> None:
-        """Show a reply to one user only: ephemeral in a channel, else in their DM."""
+        """Show a reply to one user only, wherever it reaches them.
+
+        In a channel: an ephemeral message; where the bot is no member (a private channel or
+        group DM it was not invited to) that fails, and the clicked message's response_url
+        still shows it there, privately. A response_url lasts 30 minutes, so the last resort
+        is the user's DM with the bot, which always works.
+        """
         if channel and not channel.startswith(DM_PREFIX):
-            await client.chat_postEphemeral(
-                channel=channel,
-                user=user.user,
-                blocks=render.blocks_payload(reply),
-                text=render.fallback_text(reply),
-            )
-            return
+            try:
+                await client.chat_postEphemeral(
+                    channel=channel,
+                    user=user.user,
+                    blocks=render.blocks_payload(reply),
+                    text=render.fallback_text(reply),
+                )
+                return
+            except SlackApiError as error:
+                log.info("slack chat.postEphemeral in %s failed: %s", channel, _code(error))
+            if response_url and await _post_to_response_url(client, response_url, reply):
+                return
         opened = await client.conversations_open(users=user.user)
         await self._post(client, str(opened["channel"]["id"]), reply)
 
@@ -469,6 +493,26 @@ async def _respond(respond: Respond, reply: Reply) -> None:
         response_type="ephemeral",
         replace_original=False,
     )
+
+
+async def _post_to_response_url(client: AsyncWebClient, url: str, reply: Reply) -> bool:
+    """Post an ephemeral reply to a response_url; False when it is expired or unreachable."""
+    webhook = AsyncWebhookClient(url, proxy=client.proxy, ssl=client.ssl)
+    try:
+        answer = await webhook.send(
+            blocks=render.blocks_payload(reply),
+            text=render.fallback_text(reply),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+    except (aiohttp.ClientError, TimeoutError) as error:
+        # The URL itself is a bearer of posting rights: name the failure, not the address.
+        log.info("slack response_url post failed: %s", type(error).__name__)
+        return False
+    if answer.status_code != HTTPStatus.OK:
+        log.info("slack response_url post failed: HTTP %s %s", answer.status_code, answer.body)
+        return False
+    return True
 
 
 async def _cannot_post_in(client: AsyncWebClient, channel: str) -> str | None:
