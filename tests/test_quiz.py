@@ -274,6 +274,19 @@ async def test_nul_characters_are_stripped_before_storing(
     assert (await store.attempts(ALICE))[0].answer == "Binpack, random, spread"
 
 
+async def test_undecodable_bytes_in_an_answer_are_stored_as_replacement_characters(
+    placement_quiz: QuizService, store: SqlStore
+) -> None:
+    # Bytes that are not UTF-8, as a terminal reads them with surrogateescape.
+    typed = b"Binpack \xff\xfe random, spread".decode("utf-8", "surrogateescape")
+    await placement_quiz.ask(ALICE)
+
+    reply = await placement_quiz.answer(ALICE, typed)
+
+    assert reply.score == 100
+    assert (await store.attempts(ALICE))[0].answer == "Binpack \ufffd\ufffd random, spread"
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -69,8 +69,27 @@ def test_equal_averages_rank_by_topic_id() -> None:
 
     stats = compute_stats(attempts, TODAY, UTC)
 
-    assert [t.topic_id for t in stats.best_topics] == ["ecs", "lambda", "s3"]
-    assert stats.weakest_topics == ()
+    assert [t.topic_id for t in stats.best_topics] == ["ecs", "lambda"]
+    assert [t.topic_id for t in stats.weakest_topics] == ["s3"]
+
+
+@pytest.mark.parametrize(
+    ("scores", "best", "weakest"),
+    [
+        ({"ecs": 40}, ["ecs"], []),
+        ({"ecs": 95, "s3": 5}, ["ecs"], ["s3"]),
+        ({"ecs": 95, "s3": 5, "iam": 50}, ["ecs", "iam"], ["s3"]),
+    ],
+)
+def test_a_user_with_few_topics_still_sees_their_weakest(
+    scores: dict[str, int], best: list[str], weakest: list[str]
+) -> None:
+    attempts = [attempt(topic, score, noon(TODAY)) for topic, score in scores.items()]
+
+    stats = compute_stats(attempts, TODAY, UTC)
+
+    assert [t.topic_id for t in stats.best_topics] == best
+    assert [t.topic_id for t in stats.weakest_topics] == weakest
 
 
 @pytest.mark.parametrize(

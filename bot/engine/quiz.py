@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, timedelta, tzinfo
@@ -35,6 +36,9 @@ from bot.engine.selection import freshest
 from bot.engine.stats import compute_stats
 
 MAX_ANSWER_CHARS: Final = 3000
+# A lone surrogate (undecodable bytes read with surrogateescape, or a broken UTF-16 pair from
+# a client) cannot be encoded for any database: it becomes the replacement character.
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 """Answers longer than this are refused (Slack's modal text input allows at most 3,000)."""
 HINT_PENALTY: Final = 10
 RECENT_HISTORY: Final = 2000
@@ -70,7 +74,7 @@ def parse_period(name: str) -> Period:
 def clean_answer(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
     """Return the answer stripped, or raise if it is empty or over the cap."""
     # NUL cannot be stored in PostgreSQL text and never means anything in an answer.
-    cleaned = text.replace("\x00", "").strip()
+    cleaned = _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", "")).strip()
     if not any(ch.isalnum() for ch in cleaned):
         raise EmptyAnswerError()
     if len(cleaned) > limit:

@@ -51,9 +51,10 @@ def compute_stats(attempts: Sequence[Attempt], today: date, zone: tzinfo) -> Use
         ),
         key=lambda t: (-t.average, t.topic_id),
     )
-    best = tuple(ranked[:TOPICS_SHOWN])
-    # Weakest topics exclude the ones already listed as best when there are few topics.
-    weakest = tuple(t for t in reversed(ranked) if t not in best)[:TOPICS_SHOWN]
+    # The upper half (rounded up) can be best, the rest weakest: two topics give one of each,
+    # so a user with few topics still learns which one to work on.
+    best = tuple(ranked[: min(TOPICS_SHOWN, (len(ranked) + 1) // 2)])
+    weakest = tuple(reversed(ranked[len(best) :]))[:TOPICS_SHOWN]
     scores = [a.score for a in attempts]
     days = {a.created_at.astimezone(zone).date() for a in attempts}
     return UserStats(
