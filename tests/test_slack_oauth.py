@@ -244,6 +244,22 @@ async def test_an_installed_workspace_is_served_with_its_own_bot_token(rig: Rig)
     assert view_call.authorization == f"Bearer {INSTALLED_BOT_TOKEN}"
 
 
+async def test_requests_of_one_installation_share_one_auth_test(rig: Rig) -> None:
+    await rig.install()
+    before = len(rig.double.calls_to("auth.test"))
+
+    for subcommand in ("topics", "help", "topics"):
+        delivery = await post_slash_command(
+            rig.events_url, SIGNING_SECRET, text=subcommand, response_url=rig.double.response_url
+        )
+        assert delivery.status == 200
+    await rig.double.wait_for_responses(count=3)
+
+    # Authorising each request asks the store for the token, but auth.test only the first time:
+    # it would otherwise run before every ack.
+    assert len(rig.double.calls_to("auth.test")) == before + 1
+
+
 async def test_a_workspace_that_never_installed_the_app_is_refused(rig: Rig) -> None:
     await rig.install()
     calls_before = len(rig.double.calls)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
@@ -65,7 +66,7 @@ def oauth_settings(oauth: SlackOAuth, engine: AsyncEngine) -> AsyncOAuthSettings
 
     The flow calls oauth.v2.access through the AsyncApp's client, so SLACK_API_URL applies.
     """
-    return AsyncOAuthSettings(
+    settings = AsyncOAuthSettings(
         client_id=oauth.client_id,
         client_secret=oauth.client_secret,
         scopes=list(BOT_SCOPES),
@@ -85,6 +86,13 @@ def oauth_settings(oauth: SlackOAuth, engine: AsyncEngine) -> AsyncOAuthSettings
         ),
         state_expiration_seconds=STATE_EXPIRATION_SECONDS,
     )
+    # Bolt authorises each request from the installation store, then by default runs auth.test
+    # before the listener can ack. Its answer (bot and user ids) holds for a token and a
+    # reinstall stores a new token, so it is cached per token; the store is still read each
+    # request, so a deleted installation is refused at once.
+    if isinstance(settings.authorize, AsyncInstallationStoreAuthorize):
+        settings.authorize.cache_enabled = True
+    return settings
 
 
 class InstalledWorkspaceClients:
