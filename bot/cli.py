@@ -31,6 +31,7 @@ from bot.engine.errors import AwsquizError
 from bot.engine.grading import Grader
 from bot.engine.interview import DEFAULT_QUESTIONS
 from bot.engine.model import Difficulty, Grade, UserRef
+from bot.redaction import LogRedaction
 from bot.settings import Settings, load_settings
 from content.check import check_packs
 from storage import default_database_url, upgrade
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         settings = load_settings()
+        LogRedaction(settings.secret_values).install()
         logging.basicConfig(
             level=settings.log_level_number, format="%(levelname)s %(name)s: %(message)s"
         )

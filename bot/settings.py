@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.engine.daily.service import DailyConfig
 from bot.engine.errors import SettingsError
@@ -142,6 +145,27 @@ class Settings(BaseSettings):
             catch_up_grace=timedelta(minutes=self.awsquiz_daily_catch_up_minutes),
             concurrency=self.awsquiz_daily_concurrency,
         )
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """Every configured secret, for the log redaction: tokens and the database password."""
+        values = [
+            field.get_secret_value()
+            for field in (
+                self.slack_bot_token,
+                self.slack_app_token,
+                self.slack_signing_secret,
+                self.slack_client_secret,
+                self.discord_token,
+            )
+            if field is not None
+        ]
+        if self.database_url:
+            with suppress(ArgumentError, ValueError):
+                password = make_url(self.database_url).password
+                if password:
+                    values.append(str(password))
+        return tuple(values)
 
     @property
     def log_level_number(self) -> int:
