@@ -65,9 +65,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         cause = error.orig if hasattr(error, "orig") else error
         errors.print(f"awsquiz: database error: {cause}", markup=False)
         return EXIT_PROBLEMS
+    except OSError as error:  # a file that cannot be read, a network that is down
+        log.debug("system error", exc_info=True)
+        errors.print(f"awsquiz: {_describe_os_error(error)}", markup=False)
+        return EXIT_PROBLEMS
     except KeyboardInterrupt:
         errors.print("awsquiz: interrupted; nothing was lost.", markup=False)
         return EXIT_INTERRUPTED
+
+
+def _describe_os_error(error: OSError) -> str:
+    if error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,10 +68,24 @@ def parse_database_url(raw: str) -> URL:
     return url.set(drivername=f"{backend}+{async_driver}")
 
 
+def where(url: URL) -> str:
+    """Where a database lives, for messages: host and port or file, never the password."""
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    port = f":{url.port}" if url.port else ""
+    return f"{url.host or 'localhost'}{port}/{url.database or ''}"
+
+
 def create_engine(url: str) -> AsyncEngine:
     """Create an async engine for a SQLite or PostgreSQL URL, tuned for concurrent use."""
     parsed = parse_database_url(url)
     if parsed.get_backend_name() == "sqlite":
+        folder = Path(str(parsed.database)).expanduser().parent
+        if not folder.is_dir():
+            # SQLite would fail on first use, deep in a driver thread; say it plainly now.
+            raise SettingsError(
+                SETTING_NAME, f"the folder {folder} for the SQLite file does not exist"
+            )
         engine = create_async_engine(parsed)
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)

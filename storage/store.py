@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.engine.errors import DatabaseUnavailableError
 from bot.engine.model import (
     Attempt,
     LeaderboardRow,
@@ -33,7 +34,7 @@ from bot.engine.model import (
 from storage.batching import GroupCommit
 from storage.core import attempt_from_row, is_user, user_from_row, user_pk_of
 from storage.daily import SqlDailyStore
-from storage.database import create_engine, upgrade_engine
+from storage.database import create_engine, upgrade_engine, where
 from storage.dialect import upsert_insert
 from storage.tables import (
     AttemptRow,
@@ -412,6 +413,9 @@ async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     try:
         if migrate:
             await upgrade_engine(engine)
+    except OSError as error:  # asyncpg's connect raises socket errors as they are
+        await engine.dispose()
+        raise DatabaseUnavailableError(where(engine.url), error.strerror or str(error)) from error
     except BaseException:
         await engine.dispose()
         raise

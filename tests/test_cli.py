@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,37 @@ def test_malformed_database_url_names_the_setting(db: Path) -> None:
     result = awsquiz("stats", env={"DATABASE_URL": "oracle://x"}, db=db)
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_a_plain_error_naming_where(db: Path) -> None:
+    with socket.socket() as probe:  # a port that nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://bot:not-shown@127.0.0.1:{port}/awsquiz"
+    result = awsquiz("stats", env={"DATABASE_URL": url}, db=db)
+    assert result.returncode == 2
+    assert f"cannot reach the database at 127.0.0.1:{port}/awsquiz" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "not-shown" not in result.stderr
+
+
+def test_a_sqlite_file_in_a_missing_folder_is_a_setting_error(db: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "folder" / "awsquiz.db"
+    result = awsquiz("stats", env={"DATABASE_URL": f"sqlite:///{missing}"}, db=db)
+    assert result.returncode == 2
+    assert "setting DATABASE_URL: the folder" in result.stderr
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("name", "problem"), [("absent.jsonl", "No such file"), ("", "directory")])
+def test_grade_of_a_file_it_cannot_read_is_a_plain_error(
+    db: Path, tmp_path: Path, name: str, problem: str
+) -> None:
+    result = awsquiz("grade", str(tmp_path / name), db=db)
+    assert result.returncode == 1
+    assert problem in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -22,6 +22,18 @@ class SettingsError(AwsquizError):
         super().__init__(f"setting {name}: {problem}")
 
 
+class DatabaseUnavailableError(AwsquizError):
+    """The database could not be reached (server down, wrong host or port)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(
+            f"cannot reach the database at {where}: {reason}. "
+            "Check that it is running and that DATABASE_URL names it."
+        )
+
+
 class ContentError(AwsquizError):
     """A question pack is malformed at a given file and line."""
 
