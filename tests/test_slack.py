@@ -38,6 +38,7 @@ from bot.adapters.slack.chat import SlackChatAdapter
 from bot.adapters.slack.ids import ACTION_IDS, ANSWER_BLOCK, ANSWER_INPUT, ANSWER_MODAL_CALLBACK
 from bot.app import Services, open_services
 from bot.engine.daily.model import ChannelRef
+from bot.engine.daily.service import Outcome
 from bot.engine.model import Source, UserRef
 from bot.engine.reply import ActionKind, Reply
 from bot.settings import Settings, load_settings
@@ -581,3 +582,53 @@ async def test_a_modal_grade_goes_to_a_dm_when_nothing_else_reaches_the_member(r
     assert dm.params["channel"] == f"D{USER_ID[1:]}"
     assert "Score" in str(dm.params["blocks"])
     assert len(await rig.services.store.attempts(ALICE)) == 1
+
+
+async def subscribed_and_due(rig: Rig) -> None:
+    """Alice, an admin, turns the daily question on at 09:00 Paris; the clock is then at 09:00."""
+    rig.double.add_user(USER_ID, "alice", is_admin=True)
+    rig.clock.set(datetime(2025, 3, 3, 7, 0, tzinfo=UTC))
+    await rig.command("daily on 09:00 Europe/Paris")
+    rig.clock.set(datetime(2025, 3, 3, 8, 0, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("channel_not_found", "can no longer see"),
+        ("is_archived", "archived"),
+        ("restricted_action", "restricted_action"),
+    ],
+)
+async def test_a_refused_daily_post_is_told_to_the_admin_who_set_it_up(
+    rig: Rig, code: str, expected: str
+) -> None:
+    await subscribed_and_due(rig)
+    rig.double.respond("chat.postMessage", {"ok": False, "error": code}, once=True)
+
+    report = await rig.services.daily.post_due()
+
+    assert report.outcomes[ROOM] is Outcome.FAILED
+    [dm_open] = rig.double.calls_to("conversations.open")
+    assert dm_open.params["users"] == USER_ID
+    [_refused, notice] = rig.double.calls_to("chat.postMessage")
+    assert notice.params["channel"] == f"D{USER_ID[1:]}"
+    assert "The daily question was not posted" in str(notice.params["blocks"])
+    assert expected in str(notice.params["blocks"])
+
+
+async def test_a_failed_join_is_logged_as_the_join_and_told_to_the_admin(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    await subscribed_and_due(rig)
+    rig.double.respond("chat.postMessage", {"ok": False, "error": "not_in_channel"}, once=True)
+    rig.double.respond("conversations.join", {"ok": False, "error": "is_archived"})
+
+    await rig.services.daily.post_due()
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"slack conversations.join in {ROOM} failed: is_archived" in logged
+    assert "chat.postMessage in" not in logged
+    notice = rig.double.calls_to("chat.postMessage")[-1]
+    assert notice.params["channel"] == f"D{USER_ID[1:]}"
+    assert "archived" in str(notice.params["blocks"])

@@ -17,7 +17,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.adapters.slack.chat import ClientFor
+from bot.adapters.slack.chat import PLATFORM, ClientFor, SlackChatAdapter
 from bot.adapters.slack.handlers import SlackHandlers, SlackOptions
 from bot.adapters.slack.oauth import (
     InstalledWorkspaceClients,
@@ -149,7 +149,16 @@ def build_app(
         max_answer_chars=settings.awsquiz_max_answer_chars,
     )
     SlackHandlers(services, options).register(app)
+    _tell_admins_of_refused_posts(services)
     return app
+
+
+def _tell_admins_of_refused_posts(services: Services) -> None:
+    """Have the daily poster DM the admin when Slack refuses a post (once, however many apps)."""
+    poster = services.daily.adapters.get(PLATFORM)
+    listeners = services.daily.failure_listeners
+    if isinstance(poster, SlackChatAdapter) and poster.on_daily_post_failed not in listeners:
+        listeners.append(poster.on_daily_post_failed)
 
 
 async def serve(app: AsyncApp, mode: SlackMode, port: int, stop: asyncio.Event) -> None:

@@ -1,4 +1,7 @@
-"""The daily question's way out to Slack: chat.postMessage through slack_sdk's AsyncWebClient."""
+"""The daily question's way out to Slack: chat.postMessage through slack_sdk's AsyncWebClient.
+
+When Slack refuses a post for good, whoever set the daily question up is told in a DM.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import render
-from bot.engine.daily.model import ChannelRef
+from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.errors import ChatPostError
-from bot.engine.reply import Reply
+from bot.engine.reply import Reply, Tone
 
 PLATFORM: Final = "slack"
 TRANSIENT_ERRORS: Final = frozenset(
@@ -21,6 +24,26 @@ TRANSIENT_ERRORS: Final = frozenset(
 )  # fmt: skip
 """Slack error codes worth retrying; anything else (channel_not_found, ...) is final."""
 NOT_IN_CHANNEL: Final = "not_in_channel"
+POST_METHOD: Final = "chat.postMessage"
+JOIN_METHOD: Final = "conversations.join"
+DEAD_TOKEN_ERRORS: Final = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+"""Refusals of the bot's own token: no DM could be sent with it either."""
+REFUSAL_ADVICE: Final = {
+    "channel_not_found": "I can no longer see channel `{channel}`: it was deleted, or it is "
+    "private and I am not in it. Invite me with `/invite @awsquiz` there.",
+    NOT_IN_CHANNEL: "I am not in channel `{channel}` and could not join it. "
+    "Invite me with `/invite @awsquiz` there.",
+    "is_archived": "Channel `{channel}` is archived. Unarchive it, or turn the daily question "
+    "on in another channel.",
+}
+"""What the admin can do about a refused daily post, by Slack error code."""
+OTHER_REFUSAL: Final = "Slack refused my post in channel `{channel}` (it said: {code})."
+NEXT_POST_AS_SCHEDULED: Final = (
+    "Once that is fixed, the next one is posted as scheduled "
+    "(`/awsquiz daily status` in the channel shows when)."
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +67,57 @@ class SlackChatAdapter:
         """Post in the thread of `message_id` (a message ts)."""
         return await self._post(channel, reply, thread_ts=message_id)
 
+    async def on_daily_post_failed(self, subscription: Subscription, error: ChatPostError) -> None:
+        """DM whoever set up the daily question when Slack refused a post for good.
+
+        `daily on` checked the channel on the day it ran; one archived, deleted or made private
+        since would otherwise fail silently every day. Outages are retried and logged by the
+        engine, not told. Best effort: a DM refused too is only logged.
+        """
+        channel = subscription.channel
+        refusal = error.__cause__
+        if channel.platform != PLATFORM or not subscription.created_by or error.transient:
+            return
+        if not isinstance(refusal, SlackApiError):
+            return
+        code = _code(refusal)
+        if code in DEAD_TOKEN_ERRORS:
+            return
+        advice = REFUSAL_ADVICE.get(code, OTHER_REFUSAL).format(channel=channel.channel, code=code)
+        notice = Reply(
+            title="The daily question was not posted",
+            text=f"{advice} {NEXT_POST_AS_SCHEDULED}",
+            tone=Tone.WARNING,
+        )
+        try:
+            client = await self._client_for(channel.workspace)
+            opened = await client.conversations_open(users=subscription.created_by)
+            dm = ChannelRef(PLATFORM, channel.workspace, str(opened["channel"]["id"]))
+            await self._send(client, dm, notice, None)
+        except (SlackApiError, ChatPostError) as dm_error:
+            log.warning(
+                "slack daily %s: could not tell user %s that posting failed: %s",
+                channel,
+                subscription.created_by,
+                _code(dm_error) if isinstance(dm_error, SlackApiError) else dm_error,
+            )
+
     async def _post(self, channel: ChannelRef, reply: Reply, *, thread_ts: str | None) -> str:
         client = await self._client_for(channel.workspace)
         try:
             return await self._send(client, channel, reply, thread_ts)
         except SlackApiError as error:
             if _code(error) != NOT_IN_CHANNEL:
-                raise _post_error(channel, error) from error
+                raise _post_error(channel, error, POST_METHOD) from error
         # A public channel the bot has not joined: join it (channels:join) and try once more.
         try:
             await client.conversations_join(channel=channel.channel)
+        except SlackApiError as error:
+            raise _post_error(channel, error, JOIN_METHOD) from error
+        try:
             return await self._send(client, channel, reply, thread_ts)
         except SlackApiError as error:
-            raise _post_error(channel, error) from error
+            raise _post_error(channel, error, POST_METHOD) from error
 
     @staticmethod
     async def _send(
@@ -77,14 +138,14 @@ def _code(error: SlackApiError) -> str:
     return str(error.response.get("error", "unknown_error"))
 
 
-def _post_error(channel: ChannelRef, error: SlackApiError) -> ChatPostError:
+def _post_error(channel: ChannelRef, error: SlackApiError, method: str) -> ChatPostError:
     """Translate a Web API failure, logging its method and error code (never the token)."""
     code = _code(error)
     retry_after = error.response.headers.get("Retry-After") if error.response.headers else None
     transient = code in TRANSIENT_ERRORS or error.response.status_code >= 500
-    log.warning("slack chat.postMessage to %s failed: %s", channel, code)
+    log.warning("slack %s in %s failed: %s", method, channel, code)
     return ChatPostError(
-        f"chat.postMessage in {channel.channel}: {code}",
+        f"{method} in {channel.channel}: {code}",
         transient=transient or retry_after is not None,
         retry_after=float(retry_after) if retry_after else None,
     )
