@@ -31,7 +31,9 @@ from discord_double import (
     GUILD_ID,
     MANAGE_GUILD,
     MEMBER_PERMISSIONS,
+    READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
     USER_ID,
     DiscordDouble,
     InteractionCallback,
@@ -525,23 +527,133 @@ async def test_daily_post_answer_and_reveal_in_a_thread(rig: Rig) -> None:
     assert await rig.services.daily.reveal_due() == 1
     (thread,) = rig.double.calls_to("POST", "/channels/{channel_id}/messages/{message_id}/threads")
     assert thread.path == f"/channels/{CHANNEL_ID}/messages/{message_id}/threads"
+    assert thread.body["name"].endswith("the answer")
     (reveal,) = rig.double.calls_to("POST", f"/channels/{message_id}/messages")
+    assert "the answer" in embed_of(reveal.body)["title"]
+    assert reveal.body["allowed_mentions"] == {"parse": []}
+    assert not dm_posts(rig.double)  # nothing fell back: nobody is told anything
+
+
+THREADS = "/channels/{channel_id}/messages/{message_id}/threads"
+
+
+@asynccontextmanager
+async def bot_lacking(permissions: int, tmp_path: Path, clock: FixedClock) -> AsyncIterator[Rig]:
+    """The bot in a guild where it lacks `permissions` (from its role and @everyone alike)."""
+    async with DiscordDouble() as double:
+        double.add_guild(
+            bot_permissions=BOT_PERMISSIONS & ~permissions,
+            everyone_permissions=MEMBER_PERMISSIONS & ~permissions,
+        )
+        async with running_bot(double, tmp_path / "d.db", clock) as rig:
+            yield rig
+
+
+async def post_today(rig: Rig) -> int:
+    """Post today's daily question (subscribing the channel first); return its message id."""
+    if await rig.services.store.subscription(ROOM) is None:
+        await subscribe(rig)
+    assert await rig.services.daily.post_now(ROOM) is Outcome.POSTED
+    return max(rig.double.messages)
+
+
+async def reveal_tomorrow(rig: Rig) -> RestCall:
+    """Close today's question and reveal it; return the last message posted in the channel."""
+    rig.clock.advance(timedelta(days=1))
+    assert await rig.services.daily.reveal_due() == 1
+    return rig.double.calls_to("POST", f"/channels/{CHANNEL_ID}/messages")[-1]
+
+
+def assert_replies_to(reveal: RestCall, question_id: int) -> None:
+    assert int(reveal.body["message_reference"]["message_id"]) == question_id
+    assert reveal.body["message_reference"]["fail_if_not_exists"] is False
+    assert reveal.body["allowed_mentions"] == {"parse": [], "replied_user": False}
     assert "the answer" in embed_of(reveal.body)["title"]
 
 
-async def test_reveal_is_a_reply_where_threads_are_not_allowed(
+@pytest.mark.parametrize(
+    ("lacking", "name"),
+    [(CREATE_PUBLIC_THREADS, "Create Public Threads"),
+     (SEND_MESSAGES_IN_THREADS, "Send Messages in Threads")],
+)  # fmt: skip
+async def test_reveal_is_a_reply_where_threads_are_not_allowed_and_the_admin_is_told_once(
+    tmp_path: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture, lacking: int, name: str
+) -> None:
+    async with bot_lacking(lacking, tmp_path, clock) as rig:
+        question_id = await post_today(rig)
+        assert_replies_to(await reveal_tomorrow(rig), question_id)
+        assert not rig.double.calls_to("POST", THREADS)  # no empty thread left behind
+        (dm,) = await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages")
+        notice = embed_of(dm.body)["description"]
+        assert f"#{CHANNEL_NAME}" in notice
+        assert "as a reply" in notice
+        assert name in notice
+
+        tomorrow = await post_today(rig)
+        assert_replies_to(await reveal_tomorrow(rig), tomorrow)
+        assert len(dm_posts(rig.double)) == 1  # told once, not at every reveal
+    assert name in caplog.text
+
+
+async def test_reveal_without_read_message_history_is_a_plain_message(
     tmp_path: Path, clock: FixedClock
 ) -> None:
-    async with DiscordDouble() as double:
-        double.add_guild(bot_permissions=BOT_PERMISSIONS & ~CREATE_PUBLIC_THREADS)
-        async with running_bot(double, tmp_path / "d.db", clock) as rig:
-            await subscribe(rig)
-            await rig.services.daily.post_now(ROOM)
-            rig.clock.advance(timedelta(days=1))
-            assert await rig.services.daily.reveal_due() == 1
-            reveal = rig.double.calls_to("POST", f"/channels/{CHANNEL_ID}/messages")[1]
-            assert reveal.body["message_reference"]["message_id"] == next(iter(double.messages))
-            assert not double.calls_to("POST", "/channels/{channel_id}/messages/{m}/threads")
+    async with bot_lacking(CREATE_PUBLIC_THREADS | READ_MESSAGE_HISTORY, tmp_path, clock) as rig:
+        await post_today(rig)
+        reveal = await reveal_tomorrow(rig)
+        assert "message_reference" not in reveal.body
+        assert "the answer" in embed_of(reveal.body)["title"]
+        (dm,) = await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages")
+        notice = embed_of(dm.body)["description"]
+        assert "not linked to the question" in notice
+        assert "Read Message History" in notice
+
+
+async def test_a_reply_refused_for_history_is_sent_again_without_the_link(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    """The cache said Read Message History; Discord said 160002: the reveal still lands."""
+    async with bot_lacking(CREATE_PUBLIC_THREADS, tmp_path, clock) as rig:
+        question_id = await post_today(rig)
+        needs_history = error_body(160002, "Cannot reply without permission to read history")
+        rig.double.respond("POST", "/channels/{channel_id}/messages", 400, needs_history, once=True)
+        reveal = await reveal_tomorrow(rig)
+        refused, sent = rig.double.calls_to("POST", f"/channels/{CHANNEL_ID}/messages")[1:]
+        assert_replies_to(refused, question_id)
+        assert sent is reveal
+        assert "message_reference" not in sent.body
+
+
+async def test_a_reveal_of_a_deleted_question_still_lands(rig: Rig) -> None:
+    await post_today(rig)
+    unknown = error_body(10008, "Unknown Message")
+    rig.double.respond("POST", THREADS, 404, unknown, once=True)
+    reveal = await reveal_tomorrow(rig)  # reveal_due() == 1: not lost, not retried for ever
+    assert reveal.body["message_reference"]["fail_if_not_exists"] is False
+    assert not dm_posts(rig.double)  # nothing for the admin to fix
+
+
+async def test_a_thread_refused_despite_the_permissions_falls_back_and_tells_the_admin(
+    rig: Rig,
+) -> None:
+    question_id = await post_today(rig)
+    refused = error_body(50013, "Missing Permissions")
+    rig.double.respond("POST", THREADS, 403, refused, once=True)
+    assert_replies_to(await reveal_tomorrow(rig), question_id)
+    (dm,) = await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages")
+    assert "Discord refused to open a thread: Missing Permissions" in json.dumps(dm.body)
+
+
+async def test_a_reveal_refused_for_good_is_a_permanent_chat_post_error(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    async with bot_lacking(CREATE_PUBLIC_THREADS, tmp_path, clock) as rig:
+        question_id = await post_today(rig)
+        refused = error_body(50013, "Missing Permissions")
+        rig.double.respond("POST", "/channels/{channel_id}/messages", 403, refused)
+        with pytest.raises(ChatPostError) as raised:
+            await DiscordChatAdapter(rig.client).post_reply(ROOM, str(question_id), Reply("x"))
+        assert not raised.value.transient
 
 
 async def test_the_admin_is_told_by_dm_when_a_later_daily_post_is_refused(

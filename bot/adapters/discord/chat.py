@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 import aiohttp
@@ -24,6 +25,20 @@ READY_TIMEOUT: Final = 30.0
 """Seconds a post waits for the client to log in and connect: a catch-up sweep at start-up
 can come before READY. Past it the post fails as transient and the engine retries it."""
 
+REPLY_NEEDS_HISTORY: Final = 160002
+"""Discord's code when a reply is refused: replying needs Read Message History."""
+THREAD_PERMISSIONS: Final = (
+    ("create_public_threads", "Create Public Threads"),
+    ("send_messages_in_threads", "Send Messages in Threads"),
+)
+"""Both, or the thread is created and left empty when the reveal cannot be sent into it."""
+REPLY_PERMISSIONS: Final = (("read_message_history", "Read Message History"),)
+NO_THREAD: Final = "posted as a reply, not in a thread"
+NO_LINK: Final = "posted as a plain message, not linked to the question"
+
+FallbackListener = Callable[[ChannelRef, str, str], Awaitable[None]]
+"""Told (channel, how the reveal fell back, the permission problem) when a reveal falls back."""
+
 log = logging.getLogger(__name__)
 
 
@@ -34,6 +49,9 @@ class DiscordChatAdapter:
 
     def __init__(self, client: discord.Client) -> None:
         self._client = client
+        self.fallback_listeners: list[FallbackListener] = []
+        """Told when a reveal falls back for lack of a permission, e.g. to tell the admin."""
+        self._told: set[tuple[ChannelRef, str]] = set()
 
     async def post(self, channel: ChannelRef, reply: Reply) -> str:
         """Post an embed (with its buttons) in a channel and return the message id."""
@@ -46,35 +64,101 @@ class DiscordChatAdapter:
         return str(sent.id)
 
     async def post_reply(self, channel: ChannelRef, message_id: str, reply: Reply) -> str:
-        """Post in a thread started on `message_id`, or as a reply where threads are not allowed."""
+        """Post in a thread started on `message_id`; where the bot may not, as a reply to it.
+
+        Without Read Message History a reply is refused too (160002), so that falls back to a
+        plain message; a question deleted since is no reason to lose the reveal either.
+        """
         await self._until_ready(channel)
+        problems: list[str] = []
         try:
             target = await self._messageable(channel)
             question = discord.PartialMessage(channel=target, id=int(message_id))  # type: ignore[arg-type]
-            if _can_create_threads(target):
-                try:
-                    thread = await question.create_thread(
-                        name=render.cut(reply.title, MAX_THREAD_NAME),
-                        auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                    )
-                    return str((await _send(thread, reply)).id)
-                except discord.Forbidden as error:
-                    log.warning("discord %s: cannot create a thread (%s); replying", channel, error)
-                except discord.HTTPException as error:
-                    if error.code != THREAD_ALREADY_EXISTS:
-                        raise
-                    # A thread started from a message has the message's id.
-                    existing = self._client.get_partial_messageable(int(message_id))
-                    return str((await _send(existing, reply)).id)
-            sent = await target.send(
-                embed=render.embed(reply),
-                allowed_mentions=render.ALLOWED_MENTIONS,
-                reference=question,
-                mention_author=False,
-            )
-            return str(sent.id)
+            revealed = await self._try_thread(channel, target, question, reply, problems)
+            linked = True
+            if revealed is None:
+                revealed, linked = await self._reveal_as_reply(target, question, reply, problems)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
             raise _post_error(channel, "reveal", error) from error
+        if problems:
+            await self._fell_back(channel, NO_THREAD if linked else NO_LINK, " ".join(problems))
+        return revealed
+
+    async def _try_thread(
+        self,
+        channel: ChannelRef,
+        target: discord.abc.Messageable,
+        question: discord.PartialMessage,
+        reply: Reply,
+        problems: list[str],
+    ) -> str | None:
+        """The reveal's id in a thread on the question, or None where no thread can be used."""
+        if not isinstance(target, discord.TextChannel):
+            return None  # no threads here at all: a reply is the plan, not a fallback
+        missing = _missing(target, THREAD_PERMISSIONS)
+        if missing:
+            problems.append(_needs(missing))
+            return None
+        try:
+            return await self._reveal_in_thread(question, reply)
+        except discord.Forbidden as error:  # the cache said yes, Discord said no
+            problems.append(f"Discord refused to open a thread: {error.text or 'Forbidden'}.")
+        except discord.NotFound:  # deleted since it was posted: no thread can start from it
+            log.warning("discord reveal in %s: question %s is gone", channel, question.id)
+        return None
+
+    async def _reveal_in_thread(self, question: discord.PartialMessage, reply: Reply) -> str:
+        try:
+            thread = await question.create_thread(
+                name=render.cut(reply.title, MAX_THREAD_NAME),
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+            )
+        except discord.HTTPException as error:
+            if error.code != THREAD_ALREADY_EXISTS:
+                raise
+            # A retried reveal: the thread started from the message has the message's id.
+            return str((await _send(self._client.get_partial_messageable(question.id), reply)).id)
+        return str((await _send(thread, reply)).id)
+
+    async def _reveal_as_reply(
+        self,
+        target: discord.abc.Messageable,
+        question: discord.PartialMessage,
+        reply: Reply,
+        problems: list[str],
+    ) -> tuple[str, bool]:
+        """The reveal's id as a reply to the question, else as a plain message; and which."""
+        embed = render.embed(reply)
+        missing = _missing(target, REPLY_PERMISSIONS)
+        if not missing:
+            try:
+                sent = await target.send(
+                    embed=embed,
+                    allowed_mentions=render.ALLOWED_MENTIONS,
+                    # A deleted question: Discord then posts the reveal without the link.
+                    reference=question.to_reference(fail_if_not_exists=False),
+                    mention_author=False,
+                )
+                return str(sent.id), True
+            except discord.HTTPException as error:
+                if error.code != REPLY_NEEDS_HISTORY:
+                    raise
+                missing = [name for _, name in REPLY_PERMISSIONS]
+        problems.append(_needs(missing))
+        sent = await target.send(embed=embed, allowed_mentions=render.ALLOWED_MENTIONS)
+        return str(sent.id), False
+
+    async def _fell_back(self, channel: ChannelRef, fallback: str, problem: str) -> None:
+        """Log a reveal posted in a lesser way, and tell the listeners (once per channel)."""
+        log.warning("discord reveal in %s %s: %s", channel, fallback, problem)
+        if (channel, fallback) in self._told:
+            return
+        self._told.add((channel, fallback))
+        for listener in self.fallback_listeners:
+            try:
+                await listener(channel, fallback, problem)
+            except Exception:  # telling someone must never cost the reveal itself
+                log.exception("discord reveal in %s: telling a listener failed", channel)
 
     async def _until_ready(self, channel: ChannelRef) -> None:
         """Return once the client is READY (REST logged in, guilds cached), within READY_TIMEOUT.
@@ -132,11 +216,16 @@ def forget(view: discord.ui.View | None) -> None:
         view.stop()
 
 
-def _can_create_threads(target: discord.abc.Messageable) -> bool:
-    """True where the bot may start a public thread: a text channel with the permission."""
-    if not isinstance(target, discord.TextChannel):
-        return False
-    return target.permissions_for(target.guild.me).create_public_threads
+def _missing(target: discord.abc.Messageable, needed: Sequence[tuple[str, str]]) -> list[str]:
+    """The names of the `needed` permissions the bot lacks in target (none when unknown)."""
+    if not isinstance(target, discord.abc.GuildChannel) or target.guild.me is None:
+        return []  # a DM, or a guild this process does not cache: Discord will say
+    granted = target.permissions_for(target.guild.me)
+    return [name for flag, name in needed if not getattr(granted, flag)]
+
+
+def _needs(missing: Sequence[str]) -> str:
+    return f"I need {', '.join(missing)} there."
 
 
 def _post_error(channel: ChannelRef, what: str, error: Exception) -> ChatPostError:

@@ -22,7 +22,7 @@ from typing import Any, Final
 import discord
 
 from bot.adapters.discord import render
-from bot.adapters.discord.chat import forget
+from bot.adapters.discord.chat import DiscordChatAdapter, forget
 from bot.adapters.discord.components import open_answer_modal, view_for
 from bot.app import Services
 from bot.engine import replies
@@ -102,6 +102,9 @@ class DiscordHandlers:
         self.options = options or DiscordOptions()
         # The engine marks a refused daily post failed; telling the admin is Discord's part.
         services.daily.failure_listeners.append(self.on_daily_post_failed)
+        adapter = services.daily.adapters.get(PLATFORM)
+        if isinstance(adapter, DiscordChatAdapter):
+            adapter.fallback_listeners.append(self.on_reveal_fell_back)
 
     # -- slash commands -----------------------------------------------------------------------
 
@@ -323,14 +326,36 @@ class DiscordHandlers:
             "as scheduled (/awsquiz daily status shows when).",
             tone=Tone.WARNING,
         )
+        await self._tell(subscription.created_by, channel, notice)
+
+    async def on_reveal_fell_back(self, channel: ChannelRef, fallback: str, problem: str) -> None:
+        """DM whoever set up the daily question when its reveal fell back for lack of a permission.
+
+        The set-up checked the permissions, so this one was taken away since; told once per
+        channel and process (see DiscordChatAdapter), not at every reveal.
+        """
+        subscription = await self.services.store.subscription(channel)
+        if subscription is None or not subscription.created_by:
+            return
+        notice = Reply(
+            title="The daily answer was revealed differently",
+            text=f"The answer of the daily question in {self._channel_name(channel)} was "
+            f"{fallback}. {problem}",
+            tone=Tone.WARNING,
+        )
+        await self._tell(subscription.created_by, channel, notice)
+
+    async def _tell(self, user_id: str, channel: ChannelRef, notice: Reply) -> None:
+        """Best effort DM about a channel's daily question; a DM refused too is only logged."""
         try:
-            dm = await self.client.create_dm(discord.Object(int(subscription.created_by)))
+            dm = await self.client.create_dm(discord.Object(int(user_id)))
             await _post_or_raise(dm, notice)
         except (discord.HTTPException, ValueError) as dm_error:
             log.warning(
-                "discord daily %s: could not tell user %s that posting failed: %s",
+                "discord daily %s: could not tell user %s that %s: %s",
                 channel,
-                subscription.created_by,
+                user_id,
+                notice.title.lower(),
                 dm_error,
             )
 
