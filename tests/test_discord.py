@@ -66,6 +66,7 @@ from bot.adapters.discord.client import (
     serve,
     sync_once,
 )
+from bot.adapters.discord.commands import topic_list_matches
 from bot.adapters.discord.handlers import (
     DMS_CLOSED,
     LEADERBOARD_GUILD_ONLY,
@@ -74,10 +75,11 @@ from bot.adapters.discord.handlers import (
     DiscordHandlers,
 )
 from bot.app import Services, open_services
+from bot.engine.catalog import Catalog
 from bot.engine.daily.model import ChannelRef
 from bot.engine.daily.service import Outcome
 from bot.engine.errors import ChatPostError
-from bot.engine.model import UserRef
+from bot.engine.model import Topic, UserRef
 from bot.engine.reply import ActionKind, Reply
 from bot.runner import configured_platforms
 from bot.settings import Settings, load_settings
@@ -389,6 +391,27 @@ async def test_an_unexpected_failure_of_a_button_still_answers(
     assert embed_of(body)["description"] == UNEXPECTED
     (failure,) = unexpected_failures(caplog)
     assert ids.button_id(ActionKind.HINT, question_id) in failure.getMessage()
+
+
+async def test_interview_topics_autocomplete_completes_after_the_last_comma(rig: Rig) -> None:
+    for typed in ("ec2, lam", "ec2,ecs, "):
+        request = autocomplete_interaction(subcommand="interview", focused="topics", value=typed)
+        await rig.double.dispatch("INTERACTION_CREATE", request)
+    first, second = await rig.double.wait_for_callbacks(2)
+    assert first.data["choices"] == [{"name": "ec2, AWS Lambda", "value": "ec2, lambda"}]
+    values = [choice["value"] for choice in second.data["choices"]]
+    assert values[0] == "ec2, ecs, cloudwatch"
+    assert all(value.startswith("ec2, ecs, ") for value in values)
+    assert not {"ec2, ecs, ec2", "ec2, ecs, ecs"} & set(values)  # listed once is enough
+    assert len(values) == len(rig.services.catalog.topics) - 2
+
+
+def test_topic_list_choices_stay_within_discords_limits(catalog: Catalog) -> None:
+    listed = "x" * 95 + ", "  # 97 characters already: only ids of 3 or fewer still fit
+    fitting = [f"{listed}{topic_id}" for topic_id in ("ec2", "ecs", "s3")]
+    assert [choice.value for choice in topic_list_matches(catalog, listed)] == fitting
+    forty = Catalog([Topic(id=f"t{n}", name=f"Topic {n}") for n in range(40)], [])
+    assert len(topic_list_matches(forty, "t1, ")) == 25
 
 
 # -- buttons and the modal -----------------------------------------------------------------

@@ -9,8 +9,11 @@ import discord
 from discord import app_commands
 
 from bot.adapters.discord.handlers import DiscordHandlers
+from bot.adapters.discord.render import cut
 from bot.engine.catalog import Catalog
+from bot.engine.errors import AwsquizError
 from bot.engine.interview import MAX_QUESTIONS
+from bot.engine.model import Topic
 
 MAX_CHOICES: Final = 25
 """Discord shows at most this many autocomplete choices."""
@@ -30,6 +33,9 @@ def build_group(handlers: DiscordHandlers) -> app_commands.Group:
 
     async def topic_choices(_: discord.Interaction[Any], current: str) -> Choices:
         return topic_matches(catalog, current)
+
+    async def topic_list_choices(_: discord.Interaction[Any], current: str) -> Choices:
+        return topic_list_matches(catalog, current)
 
     @group.command(name="ask", description="A question to answer privately")
     @app_commands.describe(topic="Topic (default: any)", difficulty="Difficulty (default: any)")
@@ -71,7 +77,7 @@ def build_group(handlers: DiscordHandlers) -> app_commands.Group:
 
     @group.command(name="interview", description="A mock interview in direct messages")
     @app_commands.describe(topics="Topics, separated by commas (default: all)")
-    @app_commands.autocomplete(topics=topic_choices)
+    @app_commands.autocomplete(topics=topic_list_choices)
     async def interview(
         interaction: discord.Interaction[Any],
         topics: str | None = None,
@@ -126,6 +132,38 @@ def _daily_group(handlers: DiscordHandlers) -> app_commands.Group:
 
 def topic_matches(catalog: Catalog, current: str) -> Choices:
     """Topics whose id or name contains what was typed, ids first."""
+    return [
+        app_commands.Choice(name=cut(topic.name, MAX_CHOICE_TEXT), value=topic.id)
+        for topic in _matching_topics(catalog, current)[:MAX_CHOICES]
+        if len(topic.id) <= MAX_CHOICE_TEXT
+    ]
+
+
+def topic_list_matches(catalog: Catalog, current: str) -> Choices:
+    """Complete the topic after the last comma; each choice keeps the topics typed before it.
+
+    Discord puts a choice's value in place of everything typed, so "ec2, lam" must offer
+    "ec2, lambda". Topics already listed are not offered again; a choice longer than Discord
+    allows is left out rather than cut (a cut value would name a topic that does not exist).
+    """
+    before, comma, fragment = current.rpartition(",")
+    listed = [name.strip() for name in before.split(",") if name.strip()] if comma else []
+    prefix = "".join(f"{name}, " for name in listed)
+    taken = {_topic_id(catalog, name) for name in listed}
+    choices: Choices = []
+    for topic in _matching_topics(catalog, fragment):
+        value = prefix + topic.id
+        if topic.id in taken or len(value) > MAX_CHOICE_TEXT:
+            continue
+        choices.append(
+            app_commands.Choice(name=cut(prefix + topic.name, MAX_CHOICE_TEXT), value=value)
+        )
+        if len(choices) == MAX_CHOICES:
+            break
+    return choices
+
+
+def _matching_topics(catalog: Catalog, current: str) -> list[Topic]:
     typed = current.strip().lower()
     found = [
         topic
@@ -133,10 +171,14 @@ def topic_matches(catalog: Catalog, current: str) -> Choices:
         if typed in topic.id.lower() or typed in topic.name.lower()
     ]
     found.sort(key=lambda topic: (not topic.id.lower().startswith(typed), topic.id))
-    return [
-        app_commands.Choice(name=topic.name[:MAX_CHOICE_TEXT], value=topic.id[:MAX_CHOICE_TEXT])
-        for topic in found[:MAX_CHOICES]
-    ]
+    return found
+
+
+def _topic_id(catalog: Catalog, name: str) -> str | None:
+    try:
+        return catalog.find_topic(name).id
+    except AwsquizError:
+        return None  # not a topic (yet): the interview will say so when it starts
 
 
 def timezone_matches(current: str) -> Choices:
