@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -132,6 +136,44 @@ def test_grade_of_a_file_it_cannot_read_is_a_plain_error(
     assert result.returncode == 1
     assert problem in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_at_a_terminal_prompt_ends_the_session_at_once(db: Path) -> None:
+    environment = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "COLUMNS": "100"}
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "practice", "--topic", "ecs"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=environment,
+    )
+    os.close(follower)
+    try:
+        _read_until(leader, b"Your answer")
+        process.send_signal(signal.SIGINT)  # what the terminal sends for Ctrl-C
+        output = _read_until(leader, b"interrupted")
+        assert process.wait(timeout=10) == 130
+    finally:
+        process.kill()
+        os.close(leader)
+    assert b"nothing was lost" in output
+
+
+def _read_until(fd: int, marker: bytes, timeout: float = 20.0) -> bytes:
+    """Read a pty until `marker` shows up (or fail after `timeout` seconds)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"{marker!r} never came; got {seen[-500:]!r}"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:  # the other end closed
+                break
+    return seen
 
 
 def test_interview_pauses_on_quit_and_resumes_in_a_new_process(db: Path) -> None:

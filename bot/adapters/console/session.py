@@ -7,7 +7,9 @@ answer per line, so sessions can be scripted; a line `quit` (or end of input) en
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Final, TextIO
 
 from rich.console import Console
@@ -35,12 +37,12 @@ class AnswerReader:
     async def read(self, prompt: str) -> str | None:
         """Return the next answer, or None at end of input."""
         if not self.interactive:
-            line = await asyncio.to_thread(self.stream.readline)
+            line = await self._readline()
             return line.rstrip("\r\n") if line else None
         self.console.print(f"[dim]{prompt}[/dim]")
         lines: list[str] = []
         while True:
-            line = await asyncio.to_thread(self.stream.readline)
+            line = await self._readline()
             if not line:
                 return "\n".join(lines) if lines else None
             text = line.rstrip("\r\n")
@@ -57,8 +59,36 @@ class AnswerReader:
         if not self.interactive:
             return True
         self.console.print("[dim]Press Enter for the next question, or type quit.[/dim]")
-        line = await asyncio.to_thread(self.stream.readline)
+        line = await self._readline()
         return bool(line) and line.strip().lower() not in QUIT_WORDS
+
+    async def _readline(self) -> str:
+        """Read a line in a daemon thread of its own.
+
+        Not asyncio.to_thread: at Ctrl-C, asyncio.run waits for the default executor's
+        threads, and a thread blocked reading a terminal would hold the exit until Enter.
+        """
+        loop = asyncio.get_running_loop()
+        line: asyncio.Future[str] = loop.create_future()
+
+        def settle(text: str | None, error: BaseException | None) -> None:
+            if line.done():  # the reader gave up waiting (Ctrl-C)
+                return
+            if error is not None:
+                line.set_exception(error)
+            else:
+                line.set_result(text or "")
+
+        def read() -> None:
+            try:
+                text, error = self.stream.readline(), None
+            except Exception as failure:  # a closed or undecodable stream
+                text, error = None, failure
+            with suppress(RuntimeError):  # the loop has closed meanwhile: nobody is waiting
+                loop.call_soon_threadsafe(settle, text, error)
+
+        threading.Thread(target=read, name="awsquiz-terminal-input", daemon=True).start()
+        return await line
 
 
 ANSWER_PROMPT: Final = "Your answer (end with a blank line), or: hint, skip, quit"
