@@ -73,6 +73,7 @@ from bot.adapters.discord.handlers import (
     NEEDS_MANAGE_SERVER,
     OTHERS_STATS_GUILD_ONLY,
     DiscordHandlers,
+    DiscordOptions,
 )
 from bot.app import Services, open_services
 from bot.engine.catalog import Catalog
@@ -87,6 +88,10 @@ from bot.settings import Settings, load_settings
 ROOM = ChannelRef("discord", str(GUILD_ID), str(CHANNEL_ID))
 ALICE = UserRef("discord", str(GUILD_ID), str(USER_ID))
 DM_CHANNEL = dm_channel_id(USER_ID)
+OTHER_GUILD_ID = GUILD_ID + 1000
+OTHER_CHANNEL_ID = CHANNEL_ID + 1000
+IN_OTHER_GUILD: dict[str, Any] = {"guild_id": OTHER_GUILD_ID, "channel_id": OTHER_CHANNEL_ID}
+OTHER_ROOM = ChannelRef("discord", str(OTHER_GUILD_ID), str(OTHER_CHANNEL_ID))
 
 
 @dataclass
@@ -150,12 +155,13 @@ async def running_bot(
     guild_id: int | None = None,
     *,
     client: AwsquizClient | None = None,
+    options: DiscordOptions | None = None,
 ) -> AsyncIterator[Rig]:
     """Start awsquiz's Discord client on `database`; leaving the context is a bot restart."""
     client = client or AwsquizClient(guild_id, guild_ready_timeout=0)
     adapters = {"discord": DiscordChatAdapter(client)}
     async with open_services(settings_for(database), adapters=adapters, clock=clock) as services:
-        client.handlers = DiscordHandlers(services, client)
+        client.handlers = DiscordHandlers(services, client, options)
         async with running_client(client, BOT_TOKEN, double):
             yield Rig(double, services, client, clock)
 
@@ -173,6 +179,16 @@ async def double() -> AsyncIterator[DiscordDouble]:
     async with DiscordDouble() as started:
         started.add_guild()
         yield started
+
+
+@pytest.fixture
+async def two_guilds(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Rig]:
+    """The bot in two servers, each with one channel; Alice is a member of both."""
+    async with DiscordDouble() as double:
+        double.add_guild()
+        double.add_guild(OTHER_GUILD_ID, name="Other", channels={OTHER_CHANNEL_ID: "other"})
+        async with running_bot(double, tmp_path / "discord.db", clock) as started:
+            yield started
 
 
 @pytest.fixture
@@ -851,6 +867,25 @@ async def test_an_interview_started_in_a_dm_is_the_users_own(rig: Rig) -> None:
     assert "No interview running" in embed_of(bobs.body)["title"]
 
 
+async def test_an_interview_from_another_server_says_it_resumed_the_running_one(
+    two_guilds: Rig,
+) -> None:
+    rig = two_guilds
+    await rig.command("interview", {"topics": "ec2", "questions": 2})
+    await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 2)
+    (body,) = await rig.command("interview", {"topics": "lambda", "questions": 3}, **IN_OTHER_GUILD)
+    embed = embed_of(body)
+    assert "Interview resumed" in embed["title"]
+    assert "another server" in embed["description"]
+    assert "are not used" in embed["description"]
+    assert "Type stop" in embed["description"]
+    notice, question = dm_posts(rig.double)[2:]
+    assert "Interview in progress" in embed_of(notice.body)["title"]
+    assert "Question 1 of 2" in embed_of(question.body)["title"]
+    elsewhere = UserRef("discord", str(OTHER_GUILD_ID), str(USER_ID))
+    assert not await rig.services.interviews.is_active(elsewhere)
+
+
 async def test_closed_dms_get_a_private_message_with_the_fix(rig: Rig) -> None:
     rig.double.respond(
         "POST", "/channels/{channel_id}/messages", 403,
@@ -907,6 +942,34 @@ async def test_commands_sync_to_the_guild_when_one_is_set(
     assert names >= {"ask", "answer", "hint", "skip", "topics", "stats", "leaderboard"}
     assert names >= {"interview", "daily", "help"}
     assert not double.calls_to("PUT", f"/applications/{APPLICATION_ID}/commands")
+
+
+def options_of(command: JsonObject) -> list[JsonObject]:
+    """Every option of a synced command, subcommands and groups included, depth first."""
+    found = []
+    for option in command.get("options", []):
+        found += [option, *options_of(option)]
+    return found
+
+
+def synced_option(double: DiscordDouble, *path: str) -> JsonObject:
+    (awsquiz,) = double.commands[None]
+    node: JsonObject = awsquiz
+    for name in path:
+        (node,) = [option for option in node["options"] if option["name"] == name]
+    return node
+
+
+async def test_every_synced_option_is_described_and_the_answer_has_the_cap(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    options = DiscordOptions(max_answer_chars=500)
+    async with running_bot(double, tmp_path / "d.db", clock, options=options):
+        (awsquiz,) = double.commands[None]
+        undescribed = [o["name"] for o in options_of(awsquiz) if o["description"] in ("", "…")]
+        assert undescribed == []
+        text = synced_option(double, "answer", "text")
+        assert (text["min_length"], text["max_length"]) == (1, 500)
 
 
 async def test_commands_sync_globally_without_a_guild(rig: Rig) -> None:

@@ -12,12 +12,15 @@ from bot.adapters.discord.handlers import DiscordHandlers
 from bot.adapters.discord.render import cut
 from bot.engine.catalog import Catalog
 from bot.engine.errors import AwsquizError
-from bot.engine.interview import MAX_QUESTIONS
+from bot.engine.interview import DEFAULT_QUESTIONS, MAX_QUESTIONS
 from bot.engine.model import Topic
 
 MAX_CHOICES: Final = 25
 """Discord shows at most this many autocomplete choices."""
 MAX_CHOICE_TEXT: Final = 100
+MAX_STRING_OPTION: Final = 6000
+"""Discord's ceiling for a string option's max_length."""
+THIS_CHANNEL: Final = "The channel (default: this one)"
 
 Choices = list[app_commands.Choice[str]]
 TIMEZONES: Final = tuple(sorted(available_timezones()))
@@ -47,9 +50,16 @@ def build_group(handlers: DiscordHandlers) -> app_commands.Group:
     ) -> None:
         await handlers.ask(interaction, topic, difficulty)
 
-    @group.command(name="answer", description="Answer your open question")
     async def answer(interaction: discord.Interaction[Any], text: str) -> None:
         await handlers.answer(interaction, text)
+
+    # Discord refuses an over-long answer before it is sent. The cap is a setting, so the
+    # annotation discord.py reads is set here rather than written in the signature.
+    cap = min(handlers.options.max_answer_chars, MAX_STRING_OPTION)
+    answer.__annotations__["text"] = app_commands.Range[str, 1, cap]
+    group.command(name="answer", description="Answer your open question")(
+        app_commands.describe(text="Your answer, in your own words")(answer)
+    )
 
     @group.command(name="hint", description="Reveal a key concept (costs points)")
     async def hint(interaction: discord.Interaction[Any]) -> None:
@@ -64,19 +74,24 @@ def build_group(handlers: DiscordHandlers) -> app_commands.Group:
         await handlers.topics(interaction)
 
     @group.command(name="stats", description="Your statistics, or a member's")
+    @app_commands.describe(member="Whose statistics in this server (default: yours)")
     async def stats(
         interaction: discord.Interaction[Any], member: discord.User | None = None
     ) -> None:
         await handlers.stats(interaction, member)
 
     @group.command(name="leaderboard", description="This server's ranking")
+    @app_commands.describe(period="Over the last week, month, or all time (default: week)")
     async def leaderboard(
         interaction: discord.Interaction[Any], period: PeriodName = "week"
     ) -> None:
         await handlers.leaderboard(interaction, period)
 
     @group.command(name="interview", description="A mock interview in direct messages")
-    @app_commands.describe(topics="Topics, separated by commas (default: all)")
+    @app_commands.describe(
+        topics="Topics, separated by commas (default: all)",
+        questions=f"How many questions, 1 to {MAX_QUESTIONS} (default: {DEFAULT_QUESTIONS})",
+    )
     @app_commands.autocomplete(topics=topic_list_choices)
     async def interview(
         interaction: discord.Interaction[Any],
@@ -104,7 +119,9 @@ def _daily_group(handlers: DiscordHandlers) -> app_commands.Group:
 
     @daily.command(name="set", description="Post a daily question (Manage Server)")
     @app_commands.describe(
-        time="Local time, HH:MM", timezone="IANA timezone, e.g. Europe/London", channel="Where"
+        time="Local time, HH:MM",
+        timezone="IANA timezone, e.g. Europe/London",
+        channel=THIS_CHANNEL,
     )
     @app_commands.autocomplete(timezone=timezone_choices)
     async def daily_set(
@@ -116,12 +133,14 @@ def _daily_group(handlers: DiscordHandlers) -> app_commands.Group:
         await handlers.daily_set(interaction, channel, time, timezone)
 
     @daily.command(name="off", description="Stop the daily question (Manage Server)")
+    @app_commands.describe(channel=THIS_CHANNEL)
     async def daily_off(
         interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
     ) -> None:
         await handlers.daily_off(interaction, channel)
 
-    @daily.command(name="status", description="The daily question of a channel")
+    @daily.command(name="status", description="The daily question of a channel (anyone)")
+    @app_commands.describe(channel=THIS_CHANNEL)
     async def daily_status(
         interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
     ) -> None:

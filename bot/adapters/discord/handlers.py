@@ -180,8 +180,7 @@ class DiscordHandlers:
         """`interview`: start (or resume) a mock interview in the member's DMs."""
         names = [name.strip() for name in re.split(r"[,;]", topics or "") if name.strip()]
         await self._answer_slowly(
-            interaction,
-            lambda: self._start_interview(interaction, names, questions or DEFAULT_QUESTIONS),
+            interaction, lambda: self._start_interview(interaction, names, questions)
         )
 
     async def daily_set(
@@ -255,7 +254,7 @@ class DiscordHandlers:
             await self._answer_slowly(interaction, lambda: self._stop(interaction))
         elif action is ActionKind.START_INTERVIEW:
             await self._answer_slowly(
-                interaction, lambda: self._start_interview(interaction, (), DEFAULT_QUESTIONS)
+                interaction, lambda: self._start_interview(interaction, (), None)
             )
         else:  # NEXT: another question
             await self.ask(interaction, None, None)
@@ -378,22 +377,34 @@ class DiscordHandlers:
         return [await self.services.interviews.stop(user)]
 
     async def _start_interview(
-        self, interaction: discord.Interaction[Any], topics: Sequence[str], questions: int
+        self, interaction: discord.Interaction[Any], topics: Sequence[str], questions: int | None
     ) -> Sequence[Reply]:
-        """Start the interview in the invoking scope and ask its first question in the DM."""
+        """Start the interview in the invoking scope and ask its first question in the DM.
+
+        One interview at a time per Discord user, wherever it was started: a running one is
+        resumed (the engine does that), and the member is told so rather than "started".
+        """
         user = user_ref(interaction)
-        running = await self._find_interview(user.user)
         interviews = self.services.interviews
-        started = await interviews.start(running or user, topics, questions, channel=None)
+        running = await self._find_interview(user.user)
+        ended: list[Reply] = []
+        if running is not None:
+            expired = await interviews.expire_if_idle(running)
+            if expired is not None:  # idle too long: it ends, and this one starts here
+                ended, running = [expired], None
+        count = questions or DEFAULT_QUESTIONS
+        started = await interviews.start(running or user, topics, count, channel=None)
         try:
             dm = await interaction.user.create_dm()
-            for reply in started:
+            for reply in [*ended, *started]:
                 await _post_or_raise(dm, reply)
         except discord.Forbidden as error:
             log.info("discord: cannot DM user %s (code %s)", user.user, error.code)
             if running is None:
                 await interviews.stop(user)  # not left running where it cannot be answered
             return [replies.error(DMS_CLOSED)]
+        if running is not None:
+            return [_resumed(running, user, asked_for_new=bool(topics) or questions is not None)]
         return [Reply(title="Interview started", text="Check your direct messages with me.")]
 
     async def _interview_user(self, interaction: discord.Interaction[Any]) -> UserRef | None:
@@ -568,6 +579,23 @@ def _daily_channel(
     """The channel a daily command is about: the one named, else where it was typed."""
     channel_id = channel.id if channel is not None else interaction.channel_id
     return ChannelRef(PLATFORM, str(interaction.guild_id), str(channel_id))
+
+
+def _resumed(running: UserRef, here: UserRef, *, asked_for_new: bool) -> Reply:
+    """Say an interview already running was resumed, where it came from, and how to stop it."""
+    if running.workspace == here.workspace:
+        origin = ""
+    elif running.workspace.startswith(DM_SCOPE_PREFIX):
+        origin = " (started in our direct messages)"
+    else:
+        origin = " (started in another server, where its answers count)"
+    unused = " The topics and length you gave now are not used." if asked_for_new else ""
+    return Reply(
+        title="Interview resumed",
+        text=f"You already have a mock interview running{origin}, so I resumed it in our "
+        f"direct messages.{unused} Type stop there to end it, then run /awsquiz interview "
+        "again to start a new one.",
+    )
 
 
 def _no_interview() -> Reply:
