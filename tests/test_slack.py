@@ -271,6 +271,7 @@ async def test_dm_interview_runs_to_its_summary_across_a_restart_and_ignores_ret
         posts = await double.wait_for("chat.postMessage", count=6)
         assert all(p.params["channel"] == dm for p in posts[1:])
         assert "Interview summary" in str(posts[-1].params["blocks"])
+        await double.wait_for("views.publish", count=2)  # the App Home, at the start and end
         attempts = await rig.services.store.attempts(ALICE)
         assert [a.source for a in attempts] == [Source.INTERVIEW, Source.INTERVIEW]
 
@@ -327,6 +328,7 @@ async def test_socket_mode_runs_commands_buttons_the_modal_and_dm_events(rig: Ri
         await double.socket_ack(await double.socket_send("events_api", event))
         posts = await double.wait_for("chat.postMessage", count=4)  # intro, q, grade, summary
         assert "Interview summary" in str(posts[-1].params["blocks"])
+        await double.wait_for("views.publish", count=2)  # the App Home, at the start and end
 
 
 @pytest.fixture
@@ -474,6 +476,7 @@ async def test_a_dm_answer_is_decoded_before_it_is_graded(rig: Rig) -> None:
     await rig.double.wait_for("chat.postMessage", count=4)  # intro, question, grade, summary
     [attempt] = await rig.services.store.attempts(ALICE)
     assert attempt.answer == typed
+    await rig.double.wait_for("views.publish", count=2)  # the App Home, at the start and end
 
 
 async def test_an_interview_with_no_count_has_the_default_length(rig: Rig) -> None:
@@ -632,3 +635,76 @@ async def test_a_failed_join_is_logged_as_the_join_and_told_to_the_admin(
     notice = rig.double.calls_to("chat.postMessage")[-1]
     assert notice.params["channel"] == f"D{USER_ID[1:]}"
     assert "archived" in str(notice.params["blocks"])
+
+
+DM = f"D{USER_ID[1:]}"
+"""Alice's DM with the bot, as the double's conversations.open names it."""
+
+
+def dm_click(rig: Rig, kind: ActionKind, value: str, token: str) -> dict[str, object]:
+    """A button pressed on a message in Alice's DM; its response_url records under `token`."""
+    return block_actions(
+        action_id=ACTION_IDS[kind],
+        value=value,
+        response_url=rig.double.response_url_for(token),
+        channel_id=DM,
+    )
+
+
+async def test_hint_and_skip_buttons_in_an_interview_dm_post_messages_that_stay(rig: Rig) -> None:
+    await rig.command("interview lambda 2")
+    await rig.double.wait_for("chat.postMessage", count=2)  # intro, question 1
+
+    await post_interaction(rig.url, SIGNING_SECRET, dm_click(rig, ActionKind.HINT, "q", "hint"))
+    *_, hint = await rig.double.wait_for("chat.postMessage", count=3)
+    await post_interaction(rig.url, SIGNING_SECRET, dm_click(rig, ActionKind.SKIP, "q", "skip"))
+    *_, skipped, question = await rig.double.wait_for("chat.postMessage", count=5)
+
+    assert "Hint 1 of" in str(hint.params["blocks"])
+    assert "Skipped" in str(skipped.params["blocks"])
+    assert "Question 2 of 2" in str(question.params["blocks"])
+    assert {post.params["channel"] for post in rig.double.calls_to("chat.postMessage")} == {DM}
+    # Ephemeral replies vanish on reload: none went through the buttons' response_urls.
+    assert [post.token for post in rig.double.responses] == ["default"]
+
+
+async def test_a_stale_stop_button_leaves_the_running_interview_alone(rig: Rig) -> None:
+    await rig.command("interview lambda 2")
+    first = await rig.services.store.active_interview(ALICE)
+    assert first is not None
+    await rig.services.interviews.stop(ALICE)
+    await rig.command("interview s3 2")
+    second = await rig.services.store.active_interview(ALICE)
+    assert second is not None
+
+    await post_interaction(rig.url, SIGNING_SECRET, dm_click(rig, ActionKind.STOP, first.id, "old"))
+    [told] = await rig.double.wait_for_responses(token="old")
+    assert "already ended" in text_of(told.body)
+    assert await rig.services.interviews.is_active(ALICE)
+
+    stop = dm_click(rig, ActionKind.STOP, second.id, "current")
+    await post_interaction(rig.url, SIGNING_SECRET, stop)
+    await rig.double.wait_for("views.publish", count=3)  # started, started again, stopped
+    assert not await rig.services.interviews.is_active(ALICE)
+    summary = rig.double.calls_to("chat.postMessage")[-1]
+    assert summary.params["channel"] == DM
+    assert "Interview ended" in str(summary.params["blocks"])
+
+
+async def test_app_home_is_titled_with_the_display_name_and_follows_the_interview(
+    rig: Rig,
+) -> None:
+    rig.double.add_user(USER_ID, "Alice Doe")
+    await post_event(rig.url, SIGNING_SECRET, app_home_opened_event(), event_id="EvHome2")
+    [opened] = await rig.double.wait_for("views.publish")
+    assert "Stats for Alice Doe" in json.dumps(opened.params["view"])
+    assert USER_ID not in json.dumps(opened.params["view"])
+
+    await rig.command("interview s3 1")
+    [_, started] = await rig.double.wait_for("views.publish", count=2)
+    assert "Resume interview" in json.dumps(started.params["view"])
+    answer = message_im_event(text="Buckets hold objects")
+    await post_event(rig.url, SIGNING_SECRET, answer, event_id="EvHomeEnd")
+    [*_, ended] = await rig.double.wait_for("views.publish", count=3)
+    assert "Start interview" in json.dumps(ended.params["view"])
+    assert "Answers" in json.dumps(ended.params["view"])  # the stats now count that answer

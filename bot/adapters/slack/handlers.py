@@ -230,43 +230,61 @@ class SlackHandlers:
             reply = replies.error(str(error))
         await self._tell(client, user, channel, reply, response_url=response_url)
 
-    async def on_hint_button(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    async def on_hint_button(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
+    ) -> None:
         """Hint: in an interview DM it helps the interview; elsewhere the open question."""
         await ack()
         user = _user(body)
-        interviews = self.services.interviews
+        in_interview = await self._in_interview_dm(body, user)
         try:
-            if _in_dm(body) and await interviews.is_active(user):
-                reply = await interviews.hint(user)
+            if in_interview:
+                answers = [await self.services.interviews.hint(user)]
             else:
-                reply = await self.services.quiz.hint(user)
+                answers = [await self.services.quiz.hint(user)]
         except AwsquizError as error:
-            reply = replies.error(str(error))
-        await _respond(respond, reply)
+            answers = [replies.error(str(error))]
+        await self._answer_button(client, respond, body, answers, in_interview=in_interview)
 
-    async def on_skip_button(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    async def on_skip_button(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
+    ) -> None:
         """Skip: drop the question and show its reference answer."""
         await ack()
         user = _user(body)
         interviews = self.services.interviews
+        in_interview = await self._in_interview_dm(body, user)
         try:
-            if _in_dm(body) and await interviews.is_active(user):
+            if in_interview:
                 answers = await interviews.skip(user)
             else:
                 answers = [await self.services.quiz.skip(user)]
         except AwsquizError as error:
             answers = [replies.error(str(error))]
-        for reply in answers:
-            await _respond(respond, reply)
+        ended = in_interview and not await interviews.is_active(user)
+        await self._answer_button(client, respond, body, answers, in_interview=in_interview)
+        if ended:
+            await self._refresh_home(client, user)
 
-    async def on_stop_button(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        """Stop: end the interview with its summary."""
+    async def on_stop_button(
+        self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
+    ) -> None:
+        """Stop: end the interview the button belongs to, with its summary."""
         await ack()
+        user = _user(body)
+        carried = str(body["actions"][0].get("value") or "")
+        running = await self.services.store.active_interview(user)
+        if running is None or (carried and running.id != carried):
+            # A Stop button left on an older interview's question: leave the current one be.
+            await _respond(respond, _interview_already_ended())
+            return
         try:
-            reply = await self.services.interviews.stop(_user(body))
+            answers = [await self.services.interviews.stop(user)]
         except AwsquizError as error:
-            reply = replies.error(str(error))
-        await _respond(respond, reply)
+            answers = [replies.error(str(error))]
+        in_dm = _in_dm(body)
+        await self._answer_button(client, respond, body, answers, in_interview=in_dm)
+        await self._refresh_home(client, user)
 
     async def on_start_interview_button(
         self, ack: Ack, body: dict[str, Any], client: AsyncWebClient
@@ -294,6 +312,7 @@ class SlackHandlers:
         expired = await interviews.expire_if_idle(user)
         if expired is not None:
             await self._post(client, event["channel"], expired)
+            await self._refresh_home(client, user)
             return
         if not await interviews.is_active(user):
             await self._post(client, event["channel"], _no_interview())
@@ -302,8 +321,11 @@ class SlackHandlers:
             answers = await interviews.handle(user, decode(event.get("text") or ""))
         except AwsquizError as error:
             answers = [replies.error(str(error))]
+        ended = not await interviews.is_active(user)
         for reply in answers:
             await self._post(client, event["channel"], reply)
+        if ended:
+            await self._refresh_home(client, user)
 
     async def on_home_opened(
         self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
@@ -311,15 +333,50 @@ class SlackHandlers:
         """The App Home tab: the member's stats and a Start interview button."""
         if event.get("tab", "home") != "home":
             return
-        user = UserRef(PLATFORM, body.get("team_id", ""), event["user"])
-        stats = await self.services.quiz.stats(user)
-        running = await self.services.interviews.is_active(user)
-        await client.views_publish(
-            user_id=event["user"],
-            view=render.payload(render.home_view(stats, running)),
-        )
+        await self._publish_home(client, UserRef(PLATFORM, body.get("team_id", ""), event["user"]))
 
     # -- helpers ---------------------------------------------------------------------------
+
+    async def _publish_home(self, client: AsyncWebClient, user: UserRef) -> None:
+        """Publish the member's App Home: stats titled with their Slack name, interview button."""
+        try:
+            named = replace(user, display_name=_name(await self._profile(client, user)))
+        except SlackApiError as error:
+            log.info("slack users.info for the App Home failed: %s", _code(error))
+            named = user
+        stats = await self.services.quiz.stats(named)
+        running = await self.services.interviews.is_active(user)
+        await client.views_publish(
+            user_id=user.user, view=render.payload(render.home_view(stats, running))
+        )
+
+    async def _refresh_home(self, client: AsyncWebClient, user: UserRef) -> None:
+        """Republish the App Home after an interview starts or ends; cosmetic, so never fatal."""
+        try:
+            await self._publish_home(client, user)
+        except SlackApiError as error:
+            log.info("slack views.publish after an interview change failed: %s", _code(error))
+
+    async def _in_interview_dm(self, body: dict[str, Any], user: UserRef) -> bool:
+        """True for a button pressed in the bot's DM while the member's interview runs."""
+        return _in_dm(body) and await self.services.interviews.is_active(user)
+
+    async def _answer_button(
+        self,
+        client: AsyncWebClient,
+        respond: Respond,
+        body: dict[str, Any],
+        answers: Sequence[Reply],
+        *,
+        in_interview: bool,
+    ) -> None:
+        """Interview replies become DM messages, as typed words' do; others stay ephemeral."""
+        channel = _channel_of(body)
+        for reply in answers:
+            if in_interview and channel:
+                await self._post(client, channel, reply)
+            else:
+                await _respond(respond, reply)
 
     async def _daily_on(
         self,
@@ -360,6 +417,7 @@ class SlackHandlers:
         started = await self.services.interviews.start(user, topics, count, channel=None)
         for reply in started:
             await self._post(client, dm, reply)
+        await self._refresh_home(client, user)
         return [Reply(title="Interview started", text="Check your direct messages with me.")]
 
     async def _prompt_for(self, value: str) -> str:
@@ -547,6 +605,13 @@ def _private(reply: Reply) -> Reply:
 def _help(unknown: str | None) -> Reply:
     prefix = f"I don't know `{unknown}`. " if unknown else ""
     return Reply(title="awsquiz help", text=prefix + commands.HELP_TEXT, tone=Tone.INFO)
+
+
+def _interview_already_ended() -> Reply:
+    return Reply(
+        title="That interview already ended",
+        text="This button belongs to an interview that is over; your current one goes on.",
+    )
 
 
 def _no_interview() -> Reply:
