@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, cast
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.engine.daily.model import ChannelRef, DailyPost, DailyResult, PostState, Subscription
 from bot.engine.model import Attempt, Difficulty, NewAttempt, Source, UserRef
+from bot.engine.ports import QuestionChoice
 from storage.batching import GroupCommit
 from storage.core import SqlStoreBase, attempt_from_row, is_user, user_pk_of
 from storage.dialect import upsert_insert
@@ -28,10 +29,21 @@ HISTORY_STATES: Final = (PostState.POSTED, PostState.REVEALING, PostState.REVEAL
 class _ClaimRequest:
     channel: ChannelRef
     local_date: date
-    choose: Callable[[Sequence[str]], str]
+    choose: QuestionChoice
     closes_at: datetime
     now: datetime
     lease: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class _WorkspaceDay:
+    platform: str
+    workspace: str
+    local_date: date
+
+    @classmethod
+    def of(cls, request: _ClaimRequest) -> _WorkspaceDay:
+        return cls(request.channel.platform, request.channel.workspace, request.local_date)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +164,14 @@ class SqlDailyStore(SqlStoreBase):
         self,
         channel: ChannelRef,
         local_date: date,
-        choose: Callable[[Sequence[str]], str],
+        choose: QuestionChoice,
         closes_at: datetime,
         now: datetime,
         lease: timedelta,
     ) -> DailyPost | None:
-        """Like claim_post, with the question chosen from the channel's history in the same
-        transaction: `choose` gets the ids claimed in the channel so far, newest first.
+        """Like claim_post, with the question chosen in the same transaction: `choose` gets the
+        ids claimed in the channel so far (newest first) and the ids the workspace's channels
+        have for that date, claims of the same batch included.
         """
         return await self._claims.submit(
             _ClaimRequest(channel, local_date, choose, closes_at, now, lease)
@@ -181,17 +194,37 @@ class SqlDailyStore(SqlStoreBase):
             )
             .order_by(DailyPostRow.local_date.desc())
         )
+        days = {_WorkspaceDay.of(request) for request in requests}
+        today_query = (
+            select(
+                DailyPostRow.platform,
+                DailyPostRow.workspace,
+                DailyPostRow.local_date,
+                DailyPostRow.question_id,
+            )
+            .where(
+                tuple_(DailyPostRow.platform, DailyPostRow.workspace, DailyPostRow.local_date).in_(
+                    [(d.platform, d.workspace, d.local_date) for d in days]
+                )
+            )
+            .order_by(DailyPostRow.channel)
+        )
         async with self._write(read_first=True) as session:
             history: dict[ChannelRef, list[str]] = defaultdict(list)
             for row in await session.execute(history_query):
                 history[ChannelRef(row.platform, row.workspace, row.channel)].append(
                     row.question_id
                 )
+            workspace_today: dict[_WorkspaceDay, list[str]] = defaultdict(list)
+            for same_day in await session.execute(today_query):
+                day = _WorkspaceDay(same_day.platform, same_day.workspace, same_day.local_date)
+                workspace_today[day].append(same_day.question_id)
             claimed: dict[_ClaimRequest, DailyPost | None] = {}
             # Claim in one global order: two processes claiming overlapping slots then wait
             # for each other in the same direction, never in a cycle (a deadlock).
             for request in sorted(requests, key=lambda r: (r.channel, r.local_date)):
-                question_id = request.choose(history[request.channel])
+                day = _WorkspaceDay.of(request)
+                question_id = request.choose(history[request.channel], workspace_today[day])
                 post = await self._claim(
                     session,
                     request.channel,
@@ -203,6 +236,7 @@ class SqlDailyStore(SqlStoreBase):
                 )
                 if post is not None:
                     history[request.channel].insert(0, question_id)
+                    workspace_today[day].append(question_id)
                 claimed[request] = post
             return [claimed[request] for request in requests]
 
@@ -330,26 +364,6 @@ class SqlDailyStore(SqlStoreBase):
         """Return the ids of every question ever claimed in the channel, newest first."""
         async with self._sessions() as session:
             return list((await session.scalars(_posted_question_ids(channel))).all())
-
-    async def workspace_question_ids(
-        self, platform: str, workspace: str, local_date: date
-    ) -> Sequence[str]:
-        """Return the distinct questions the workspace's channels have for that local date.
-
-        Every channel of the workspace counts, the caller's own included if it has claimed.
-        """
-        query = (
-            select(DailyPostRow.question_id)
-            .where(
-                DailyPostRow.platform == platform,
-                DailyPostRow.workspace == workspace,
-                DailyPostRow.local_date == local_date,
-            )
-            .order_by(DailyPostRow.channel)
-        )
-        async with self._sessions() as session:
-            question_ids = (await session.scalars(query)).all()
-        return list(dict.fromkeys(question_ids))
 
     async def stale_claims(self, now: datetime) -> Sequence[DailyPost]:
         """Return `claimed` posts whose lease ran out before `now` (their claimer died)."""

@@ -214,6 +214,21 @@ async def test_shared_question_gives_every_channel_of_a_workspace_the_same_one(
     assert len(questions) == 1
 
 
+async def test_shared_question_holds_when_every_channel_posts_at_the_same_moment(
+    store: SqlStore, clock: FixedClock, catalog: Catalog, adapter: RecordingAdapter
+) -> None:
+    daily = build(store, clock, catalog, adapter, shared_question=True)
+    rooms = [ChannelRef("slack", TEAM, f"C{i}") for i in range(6)]
+    for room in rooms:
+        await subscribe(daily, room)
+    clock.set(POST_INSTANT)
+
+    report = await daily.post_due()  # one round: the claims share one batch
+
+    assert report.count(Outcome.POSTED) == len(rooms)
+    assert len({p.reply.question_id for p in adapter.posts}) == 1
+
+
 async def test_members_answer_privately_once_and_the_reveal_ranks_them(
     daily: DailyService, clock: FixedClock, adapter: RecordingAdapter, catalog: Catalog
 ) -> None:

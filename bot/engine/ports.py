@@ -17,6 +17,10 @@ from bot.engine.model import (
 )
 from bot.engine.reply import Reply
 
+QuestionChoice = Callable[[Sequence[str], Sequence[str]], str]
+"""Picks a daily question id from (the channel's claimed ids newest first, the ids the
+workspace's channels have for the day)."""
+
 
 class Clock(Protocol):
     """Tells the time; tests pass their own."""
@@ -184,13 +188,14 @@ class DailyStore(Protocol):
         self,
         channel: ChannelRef,
         local_date: date,
-        choose: Callable[[Sequence[str]], str],
+        choose: QuestionChoice,
         closes_at: datetime,
         now: datetime,
         lease: timedelta,
     ) -> DailyPost | None:
-        """Like claim_post, with the question chosen by `choose` from the ids already claimed
-        in the channel (newest first), read in the same transaction as the claim.
+        """Like claim_post, with the question chosen by `choose` in the same transaction as the
+        claim: from the ids already claimed in the channel (newest first) and the questions the
+        workspace's channels have for that date (claims made in the same batch included).
         """
         ...
 
@@ -220,12 +225,6 @@ class DailyStore(Protocol):
 
     async def posted_question_ids(self, channel: ChannelRef) -> Sequence[str]:
         """Return the ids of every question ever claimed in the channel, newest first."""
-        ...
-
-    async def workspace_question_ids(
-        self, platform: str, workspace: str, local_date: date
-    ) -> Sequence[str]:
-        """Return the questions other channels of the workspace have for that local date."""
         ...
 
     async def stale_claims(self, now: datetime) -> Sequence[DailyPost]:

@@ -34,7 +34,7 @@ from bot.engine.errors import (
     UnknownQuestionError,
 )
 from bot.engine.model import Difficulty, NewAttempt, Question, Source, UserRef
-from bot.engine.ports import ChatAdapter, DailyStore
+from bot.engine.ports import ChatAdapter, DailyStore, QuestionChoice
 from bot.engine.quiz import QuizService, clean_answer
 from bot.engine.reply import Reply
 from bot.engine.selection import freshest
@@ -255,7 +255,7 @@ class DailyService:
     ) -> Outcome:
         async with self._limit:
             try:
-                choose = await self._chooser(subscription, day)
+                choose = self._chooser(subscription, day)
             except NoQuestionsError:
                 log.error("daily %s: no questions match its topics", subscription.channel)
                 return Outcome.FAILED
@@ -300,9 +300,7 @@ class DailyService:
             except Exception:
                 log.exception("daily %s: reporting the failure failed", subscription.channel)
 
-    async def _chooser(
-        self, subscription: Subscription, day: date
-    ) -> Callable[[Sequence[str]], str]:
+    def _chooser(self, subscription: Subscription, day: date) -> QuestionChoice:
         """Build the day's question choice, run by the store inside the claim transaction.
 
         A channel never gets a question twice until its pool runs out; with the shared
@@ -310,17 +308,12 @@ class DailyService:
         """
         rng = random.Random(f"{subscription.channel}/{day.isoformat()}")
         pool = self._pool(subscription.topics, _pick_level(subscription.difficulty_mix, rng))
-        shared: Sequence[str] = ()
-        if self.config.shared_question:
-            channel = subscription.channel
-            shared = await self.store.workspace_question_ids(
-                channel.platform, channel.workspace, day
-            )
         in_pool = {q.id for q in pool}
+        shared = self.config.shared_question
 
-        def choose(posted: Sequence[str]) -> str:
+        def choose(posted: Sequence[str], workspace_today: Sequence[str]) -> str:
             already = set(posted)
-            for question_id in shared:
+            for question_id in workspace_today if shared else ():
                 if question_id in in_pool and question_id not in already:
                     return question_id
             return freshest(pool, posted, rng, 1)[0].id
