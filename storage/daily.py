@@ -334,6 +334,24 @@ class SqlDailyStore(SqlStoreBase):
             await session.execute(statement, parameters)
         return [None] * len(marks)
 
+    async def renew_claim(self, post_id: int, claimed_at: datetime, lease_until: datetime) -> bool:
+        """Extend the lease of a claim still held by the claimer of `claimed_at`; False if it
+        was taken over (a takeover stamps a new claimed_at), posted or given up meanwhile.
+        """
+        statement = (
+            update(DailyPostRow)
+            .where(
+                DailyPostRow.id == post_id,
+                DailyPostRow.state == PostState.CLAIMED.value,
+                DailyPostRow.claimed_at == claimed_at,
+            )
+            .values(lease_until=lease_until)
+            .returning(DailyPostRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._write() as session:
+            return await session.scalar(statement) is not None
+
     async def mark_failed(self, post_id: int, error: str, at: datetime) -> None:
         """Record that posting gave up, with the reason (there is no column for `at`)."""
         await self._move_post(

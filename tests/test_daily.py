@@ -26,6 +26,7 @@ from bot.engine.errors import (
 )
 from bot.engine.grading import Grader
 from bot.engine.model import Source, UserRef
+from bot.engine.ports import SystemClock
 from bot.engine.quiz import QuizService
 from storage import SqlStore
 
@@ -408,3 +409,27 @@ async def test_unsubscribe_stops_posting_and_status_says_so(
     status = await daily.status(ROOM)
     assert status.title == "Daily question is off"
     assert (await daily.status(ChannelRef("slack", TEAM, "C9"))).title == "No daily question here"
+
+
+async def test_a_slow_post_keeps_its_claim_so_no_other_process_posts_it_again(
+    store: SqlStore, catalog: Catalog
+) -> None:
+    # On the real clock, with a lease far shorter than the platform takes to answer.
+    adapter = RecordingAdapter(platform="slack", latency=1.0)
+    config = DailyConfig(retry=FAST_RETRY, lease=timedelta(seconds=0.3))
+
+    def process() -> DailyService:
+        quiz = QuizService(catalog, Grader(), store, SystemClock(), random.Random(7))
+        return DailyService(quiz, store, {"slack": adapter}, config)
+
+    sender, other = process(), process()
+    await subscribe(sender)
+    sending = asyncio.create_task(sender.post_now(ROOM))
+    taken_over = 0
+    while not sending.done():
+        taken_over += await other.recover_stale_claims()
+        await asyncio.sleep(0.05)
+
+    assert await sending is Outcome.POSTED
+    assert taken_over == 0
+    assert len(adapter.posts) == 1

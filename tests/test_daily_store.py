@@ -347,6 +347,25 @@ async def test_claim_next_post_chooses_from_the_channel_history_newest_first(
     }
 
 
+async def test_only_the_holder_of_a_claim_can_renew_its_lease(store: SqlStore) -> None:
+    first = await claim(store)
+    assert first is not None
+    assert await store.renew_claim(first.id, first.claimed_at, NOW + 2 * LEASE)
+    renewed = await store.daily_post(first.id)
+    assert renewed is not None
+    assert renewed.lease_until == NOW + 2 * LEASE
+
+    # Once the lease runs out another claimer takes over: the first can no longer renew.
+    later = NOW + 3 * LEASE
+    takeover = await claim(store, now=later)
+    assert takeover is not None
+    assert not await store.renew_claim(first.id, first.claimed_at, later + LEASE)
+    assert await store.renew_claim(takeover.id, takeover.claimed_at, later + LEASE)
+
+    await store.mark_posted(takeover.id, "m-1", later)
+    assert not await store.renew_claim(takeover.id, takeover.claimed_at, later + 2 * LEASE)
+
+
 async def test_a_claim_sees_the_questions_its_workspace_has_that_day_batch_included(
     store: SqlStore,
 ) -> None:

@@ -207,6 +207,12 @@ class DailyStore(Protocol):
         """Record the platform message id of a claimed post."""
         ...
 
+    async def renew_claim(self, post_id: int, claimed_at: datetime, lease_until: datetime) -> bool:
+        """Extend the lease of a claim still held by the claimer of `claimed_at`; False if it
+        was taken over, posted or given up meanwhile.
+        """
+        ...
+
     async def mark_failed(self, post_id: int, error: str, at: datetime) -> None:
         """Record that posting gave up, with the reason."""
         ...

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -41,6 +42,8 @@ from bot.engine.selection import freshest
 
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 """How long a claim protects a post being sent; a claimer silent past this is presumed dead."""
+LEASE_RENEWALS: Final = 3
+"""A sender renews its lease this many times per lease length, well before it runs out."""
 DEFAULT_CONCURRENCY: Final = 50
 PASSING_SCORE: Final = 50
 STREAK_LOOKBACK: Final = 400
@@ -278,9 +281,10 @@ class DailyService:
             return Outcome.FAILED
         reply = daily_replies.question(self.catalog, item, post, subscription.timezone)
         try:
-            message_id = await send_with_retry(
-                lambda: adapter.post(post.channel, reply), self.config.retry
-            )
+            async with self._holding(post):
+                message_id = await send_with_retry(
+                    lambda: adapter.post(post.channel, reply), self.config.retry
+                )
         except ChatPostError as error:
             await self.store.mark_failed(post.id, str(error), self.clock.now())
             log.error("daily %s: posting failed for good: %s", post.channel, error)
@@ -291,6 +295,35 @@ class DailyService:
         for listener in self.post_listeners:
             await listener(posted)
         return Outcome.POSTED
+
+    @asynccontextmanager
+    async def _holding(self, post: DailyPost) -> AsyncIterator[None]:
+        """Keep the claim's lease alive while the post is being sent.
+
+        A platform that is slow, or rate limits with long waits, must not let the lease run
+        out: another process would then take the claim over and post a second time.
+        """
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.config.lease.total_seconds() / LEASE_RENEWALS)
+                until = self.clock.now() + self.config.lease
+                try:
+                    renewed = await self.store.renew_claim(post.id, post.claimed_at, until)
+                except Exception:  # the post itself goes on; the next renewal may work
+                    log.exception("daily %s: renewing the claim failed", post.channel)
+                    continue
+                if not renewed:
+                    log.warning("daily %s: the claim was taken over while posting", post.channel)
+                    return
+
+        renewing = asyncio.create_task(renew())
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with suppress(asyncio.CancelledError):
+                await renewing
 
     async def _report_failure(self, subscription: Subscription, error: ChatPostError) -> None:
         """Tell the failure listeners; their own failure must not stop the posting round."""
