@@ -430,6 +430,37 @@ def test_topic_list_choices_stay_within_discords_limits(catalog: Catalog) -> Non
     assert len(topic_list_matches(forty, "t1, ")) == 25
 
 
+async def test_two_servers_are_kept_apart(two_guilds: Rig) -> None:
+    rig = two_guilds
+    await answer_a_question(rig)  # Alice, in the first server
+    await answer_a_question(rig, **AS_BOB, **IN_OTHER_GUILD)
+
+    (board,) = await rig.command("leaderboard", {"period": "all"})
+    shown = json.dumps(embed_of(board))
+    assert f"<@{USER_ID}>" in shown
+    assert f"<@{BOB_ID}>" not in shown
+    (other_board,) = await rig.command("leaderboard", {"period": "all"}, **IN_OTHER_GUILD)
+    assert f"<@{USER_ID}>" not in json.dumps(embed_of(other_board))
+    (alice_there,) = await rig.command("stats", **IN_OTHER_GUILD)
+    assert "No answers yet" in embed_of(alice_there)["description"]
+    (bob_here,) = await rig.command("stats", {"member": UserOption(BOB_ID, "bob")})
+    assert "No answers yet" in embed_of(bob_here)["description"]
+
+    message_id = await post_today(rig)  # the first server's daily question
+    (status,) = await rig.command("status", subcommand_group="daily", **IN_OTHER_GUILD)
+    assert "No daily question here" in embed_of(status)["title"]
+    (answer_id,) = button_ids(rig.double.messages[message_id])
+    value = answer_id.removeprefix("awsquiz:answer:")
+    from_elsewhere = modal_submit_interaction(
+        ids.modal_id(value), {ids.ANSWER_INPUT: "An answer."}, **IN_OTHER_GUILD
+    )
+    (refused,) = await rig.deferred(from_elsewhere)
+    assert "does not exist here" in embed_of(refused)["description"]
+    assert not await rig.services.store.attempts(
+        UserRef("discord", str(OTHER_GUILD_ID), str(USER_ID))
+    )
+
+
 # -- buttons and the modal -----------------------------------------------------------------
 
 
@@ -467,6 +498,27 @@ async def test_an_answer_modal_opened_before_a_restart_is_graded_after_it(
         )
         (body,) = await rig.deferred(submit)  # one callback: handled once
         assert "Score" in embed_of(body)["title"]
+        assert len(await rig.services.store.attempts(ALICE)) == 1
+
+
+async def test_the_answer_button_of_a_daily_post_from_before_a_restart_still_works(
+    double: DiscordDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    database = tmp_path / "discord.db"
+    async with running_bot(double, database, clock) as rig:
+        message_id = await post_today(rig)
+    (answer_id,) = button_ids(double.messages[message_id])
+
+    async with running_bot(double, database, clock) as rig:  # a new client: nothing in memory
+        press = button_interaction(answer_id, double.messages[message_id])
+        await double.dispatch("INTERACTION_CREATE", press)
+        (modal,) = await double.wait_for_callbacks(1)
+        assert modal.type == CALLBACK_MODAL
+        value = answer_id.removeprefix("awsquiz:answer:")
+        assert modal.data["custom_id"] == ids.modal_id(value)
+        submit = modal_submit_interaction(ids.modal_id(value), {ids.ANSWER_INPUT: "An answer."})
+        (graded,) = await rig.deferred(submit)
+        assert "Streak" in json.dumps(embed_of(graded))
         assert len(await rig.services.store.attempts(ALICE)) == 1
 
 
@@ -536,6 +588,20 @@ async def test_daily_set_needs_manage_server(rig: Rig) -> None:
         "off", subcommand_group="daily", permissions=MEMBER_PERMISSIONS | MANAGE_GUILD
     )
     assert "off" in embed_of(off)["title"]
+
+
+async def test_daily_off_needs_manage_server_and_status_is_open_to_everyone(rig: Rig) -> None:
+    await subscribe(rig)
+    await rig.double.dispatch(
+        "INTERACTION_CREATE", slash_command_interaction(subcommand="off", subcommand_group="daily")
+    )
+    (refusal,) = await rig.double.wait_for_callbacks(1)
+    assert NEEDS_MANAGE_SERVER in refusal.data["embeds"][0]["description"]
+    subscription = await rig.services.store.subscription(ROOM)
+    assert subscription is not None
+    assert subscription.enabled
+    (status,) = await rig.command("status", subcommand_group="daily")  # a plain member
+    assert "is on" in embed_of(status)["title"]
 
 
 async def subscribe(rig: Rig) -> None:
@@ -829,6 +895,7 @@ async def test_dm_interview_runs_to_its_summary_across_a_restart(
         posts = await double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 6)
         assert "Interview summary" in embed_of(posts[5].body)["title"]
         assert len(dm_posts(double)) == 6
+        assert all(post.body["allowed_mentions"] == {"parse": []} for post in dm_posts(double))
         assert len(await rig.services.store.attempts(ALICE)) == 1  # in the guild's scope
         assert not await rig.services.interviews.is_active(ALICE)
 
@@ -884,6 +951,36 @@ async def test_an_interview_from_another_server_says_it_resumed_the_running_one(
     assert "Question 1 of 2" in embed_of(question.body)["title"]
     elsewhere = UserRef("discord", str(OTHER_GUILD_ID), str(USER_ID))
     assert not await rig.services.interviews.is_active(elsewhere)
+
+
+async def test_an_over_long_dm_answer_in_an_interview_is_refused_with_the_cap(rig: Rig) -> None:
+    await rig.command("interview", {"topics": "ec2", "questions": 2})
+    await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 2)
+    await rig.double.dispatch("MESSAGE_CREATE", dm_message_create("x" * 3001))
+    refusal = (await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 3))[2]
+    assert "3,000" in embed_of(refusal.body)["description"]
+    assert not await rig.services.store.attempts(ALICE)
+    await rig.double.dispatch("MESSAGE_CREATE", dm_message_create("EC2 in an Auto Scaling group."))
+    graded, second = (await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 5))[3:]
+    assert "Score" in embed_of(graded.body)["title"]
+    assert "Question 2 of 2" in embed_of(second.body)["title"]  # the same question was answered
+
+
+async def test_an_idle_interview_ends_and_a_new_one_starts_where_it_is_asked(
+    two_guilds: Rig,
+) -> None:
+    rig = two_guilds
+    await rig.command("interview", {"topics": "ec2", "questions": 2})
+    await rig.double.wait_for("POST", f"/channels/{DM_CHANNEL}/messages", 2)
+    rig.clock.advance(timedelta(days=2))  # past the idle limit
+    (body,) = await rig.command("interview", {"topics": "lambda", "questions": 1}, **IN_OTHER_GUILD)
+    assert "Interview started" in embed_of(body)["title"]
+    titles = [embed_of(post.body)["title"] for post in dm_posts(rig.double)[2:]]
+    assert "expired" in titles[0]
+    assert "Mock interview" in titles[1]
+    assert not await rig.services.interviews.is_active(ALICE)
+    there = UserRef("discord", str(OTHER_GUILD_ID), str(USER_ID))
+    assert await rig.services.interviews.is_active(there)
 
 
 async def test_closed_dms_get_a_private_message_with_the_fix(rig: Rig) -> None:
