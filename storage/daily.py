@@ -426,11 +426,21 @@ class SqlDailyStore(SqlStoreBase):
             claimed = await session.scalar(statement)
         return claimed is not None
 
-    async def mark_revealed(self, post_id: int, at: datetime) -> None:
-        """Record that the reveal was posted."""
-        await self._move_post(
-            post_id, from_states=(PostState.REVEALING,), state=PostState.REVEALED, revealed_at=at
-        )
+    async def mark_revealed(self, post_id: int, at: datetime, *, error: str | None = None) -> None:
+        """Record that the reveal was posted, or with `error` that it was refused for good (the
+        reveal step is over either way; `revealed_at` then stays empty).
+        """
+        if error is None:
+            await self._move_post(
+                post_id,
+                from_states=(PostState.REVEALING,),
+                state=PostState.REVEALED,
+                revealed_at=at,
+            )
+        else:
+            await self._move_post(
+                post_id, from_states=(PostState.REVEALING,), state=PostState.REVEALED, error=error
+            )
 
     # -- answers ------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from bot.engine.grading import Grader
 from bot.engine.model import Source, UserRef
 from bot.engine.ports import SystemClock
 from bot.engine.quiz import QuizService
+from bot.engine.reply import Reply
 from storage import SqlStore
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.01)
@@ -433,3 +434,78 @@ async def test_a_slow_post_keeps_its_claim_so_no_other_process_posts_it_again(
     assert await sending is Outcome.POSTED
     assert taken_over == 0
     assert len(adapter.posts) == 1
+
+
+async def test_a_reveal_refused_for_good_is_reported_once_and_not_retried(
+    daily: DailyService, store: SqlStore, clock: FixedClock, adapter: RecordingAdapter
+) -> None:
+    reported: list[str] = []
+
+    async def record(_subscription: Subscription, error: ChatPostError) -> None:
+        reported.append(str(error))
+
+    daily.failure_listeners.append(record)
+    await subscribe(daily, answer_window="1h")
+    clock.set(POST_INSTANT)
+    assert await daily.post_now(ROOM) is Outcome.POSTED
+    adapter.failing_channels = frozenset({ROOM.channel})  # the bot lost the channel since
+
+    clock.advance(timedelta(hours=2))
+    assert await daily.reveal_due() == 0
+    clock.advance(daily.config.lease * 3)
+    assert await daily.reveal_due() == 0
+
+    post = await store.latest_post(ROOM)
+    assert post is not None
+    assert post.state is PostState.REVEALED
+    assert post.revealed_at is None
+    assert post.error is not None
+    assert "channel_not_found" in post.error
+    assert len(reported) == 1
+    assert len(adapter.posts) == 1  # the question only
+
+
+async def test_a_process_without_the_platform_leaves_its_reveals_to_one_that_has_it(
+    store: SqlStore, clock: FixedClock, catalog: Catalog, adapter: RecordingAdapter
+) -> None:
+    slack = build(store, clock, catalog, adapter)
+    discord_only = build(store, clock, catalog, RecordingAdapter(platform="discord"))
+    await subscribe(slack, answer_window="1h")
+    clock.set(POST_INSTANT)
+    await slack.post_now(ROOM)
+    clock.advance(timedelta(hours=2))
+
+    assert await discord_only.reveal_due() == 0
+    untouched = await store.latest_post(ROOM)
+    assert untouched is not None
+    assert untouched.state is PostState.POSTED
+    assert await slack.reveal_due() == 1
+
+
+async def test_no_more_posts_are_in_flight_than_the_concurrency_limit(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    class CountingAdapter(RecordingAdapter):
+        in_flight = 0
+        most_in_flight = 0
+
+        async def post(self, channel: ChannelRef, reply: Reply) -> str:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                return await super().post(channel, reply)
+            finally:
+                self.in_flight -= 1
+
+    adapter = CountingAdapter(platform="slack", latency=0.01)
+    quiz = QuizService(catalog, Grader(), store, clock, random.Random(7))
+    daily = DailyService(quiz, store, {"slack": adapter}, DailyConfig(concurrency=3))
+    rooms = [ChannelRef("slack", TEAM, f"C{i}") for i in range(12)]
+    for room in rooms:
+        await subscribe(daily, room)
+    clock.set(POST_INSTANT)
+
+    report = await daily.post_due()
+
+    assert report.count(Outcome.POSTED) == len(rooms)
+    assert adapter.most_in_flight == 3

@@ -245,8 +245,8 @@ class DailyStore(Protocol):
         """Move a post to `revealing` (one caller wins); a stale `revealing` may be retaken."""
         ...
 
-    async def mark_revealed(self, post_id: int, at: datetime) -> None:
-        """Record that the reveal was posted."""
+    async def mark_revealed(self, post_id: int, at: datetime, *, error: str | None = None) -> None:
+        """Record that the reveal was posted, or with `error` that it was refused for good."""
         ...
 
     async def record_daily_attempt(self, attempt: NewAttempt, post_id: int) -> Attempt | None:

@@ -43,7 +43,8 @@ class Subscription:
 class PostState(StrEnum):
     """Where a daily post is in its life.
 
-    claimed -> posted -> revealing -> revealed; claimed -> failed when posting gave up.
+    claimed -> posted -> revealing -> revealed; claimed -> failed when posting gave up. A
+    reveal the platform refused for good is `revealed` too, with its error and no revealed_at.
     """
 
     CLAIMED = "claimed"

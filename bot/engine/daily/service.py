@@ -420,14 +420,17 @@ class DailyService:
         now = self.clock.now()
         revealed = 0
         for post in await self.store.due_reveals(now):
+            # A process without this platform leaves the post to one that has it.
+            if post.channel.platform not in self.adapters:
+                continue
             if not await self.store.claim_reveal(post.id, now, self.config.lease):
                 continue
             revealed += await self._reveal(post)
         return revealed
 
     async def _reveal(self, post: DailyPost) -> bool:
-        adapter = self.adapters.get(post.channel.platform)
-        if adapter is None or post.message_id is None:
+        adapter = self.adapters[post.channel.platform]
+        if post.message_id is None:
             return False
         item = self.catalog.question(post.question_id)
         results = await self.store.daily_results(post.id)
@@ -438,8 +441,16 @@ class DailyService:
                 lambda: adapter.post_reply(post.channel, message_id, reply), self.config.retry
             )
         except ChatPostError as error:
-            # Left `revealing`: once its lease runs out the next sweep tries again.
-            log.error("daily %s: reveal failed: %s", post.channel, error)
+            if error.transient:
+                # Left `revealing`: once its lease runs out the next sweep tries again.
+                log.error("daily %s: reveal failed, will retry: %s", post.channel, error)
+                return False
+            # Refused for good (no access any more): retrying every lease would never end.
+            log.error("daily %s: reveal refused for good: %s", post.channel, error)
+            await self.store.mark_revealed(post.id, self.clock.now(), error=str(error))
+            subscription = await self.store.subscription(post.channel)
+            if subscription is not None:
+                await self._report_failure(subscription, error)
             return False
         await self.store.mark_revealed(post.id, self.clock.now())
         return True
