@@ -131,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
     daily_set.add_argument("--timezone", required=True, help="IANA timezone, e.g. Europe/London")
     daily_set.add_argument("--topic", action="append", dest="topics", help="repeat for more")
     daily_set.add_argument("--window", help="answer window, e.g. 2h or 90m")
+    daily_set.add_argument(
+        "--difficulty",
+        action="append",
+        dest="difficulty_mix",
+        type=_difficulty_weight,
+        default=[],
+        metavar="LEVEL[=WEIGHT]",
+        help="draw from this level (basic, advanced, interview), weighted; repeat for a mix",
+    )
     daily_set.set_defaults(handler=_daily_set)
     daily_off = daily_commands.add_parser("off", help="stop a channel's daily question")
     daily_off.add_argument("--channel", required=True, type=_channel, help=CHANNEL_HELP)
@@ -373,6 +382,7 @@ def _daily_list(args: argparse.Namespace, settings: Settings) -> int:
                 "post_time": f"{sub.post_time:%H:%M}",
                 "timezone": sub.timezone,
                 "topics": list(sub.topics),
+                "difficulty_mix": {level.value: weight for level, weight in sub.difficulty_mix},
                 "next_post_local": upcoming.astimezone(ZoneInfo(sub.timezone)).isoformat(),
                 "next_post_utc": upcoming.isoformat(),
             }
@@ -397,6 +407,17 @@ def _daily_list(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _difficulty_weight(text: str) -> tuple[str, int]:
+    """Read 'interview' or 'interview=3' (the level is checked where the subscription is)."""
+    level, _, weight = text.partition("=")
+    if not weight:
+        return level.strip(), 1
+    try:
+        return level.strip(), int(weight)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the weight must be a whole number") from None
+
+
 def _daily_set(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> None:
         async with open_services(settings) as services:
@@ -407,6 +428,7 @@ def _daily_set(args: argparse.Namespace, settings: Settings) -> int:
                 post_time=args.time,
                 timezone=args.timezone,
                 topics=args.topics,
+                difficulty_mix=args.difficulty_mix,
                 answer_window=args.window,
             )
             show(Console(highlight=False), reply)

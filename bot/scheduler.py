@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -53,6 +53,8 @@ class DailyScheduler:
         self.sweep_interval = sweep_interval
         self.scheduler = scheduler or AsyncIOScheduler()
         self._in_flight: set[asyncio.Task[object]] = set()
+        self._schedules: dict[str, tuple[time, str]] = {}
+        """What each cron job was built from, so a rebuild only touches changed ones."""
 
     async def start(self) -> None:
         """Start inside the running event loop: build the jobs, catch up, then sweep on."""
@@ -96,6 +98,7 @@ class DailyScheduler:
         for job in self.scheduler.get_jobs():
             if job.id.startswith(POST_JOB_PREFIX) and job.id not in wanted:
                 job.remove()
+                self._schedules.pop(job.id, None)
         for subscription in wanted.values():
             self._schedule(subscription)
 
@@ -106,6 +109,7 @@ class DailyScheduler:
             self._schedule(subscription)
         elif self.scheduler.get_job(job_id) is not None:
             self.scheduler.remove_job(job_id)
+            self._schedules.pop(job_id, None)
 
     async def on_posted(self, post: DailyPost) -> None:
         """Reveal the post when its answers close."""
@@ -124,6 +128,8 @@ class DailyScheduler:
 
     async def _sweep(self) -> None:
         try:
+            # Another process (`awsquiz daily set`, a second bot) may have changed schedules.
+            await self.rebuild()
             report = await self.daily.post_due()
             recovered = await self.daily.recover_stale_claims()
             revealed = await self.daily.reveal_due()
@@ -167,6 +173,14 @@ class DailyScheduler:
                 self._in_flight.discard(task)
 
     def _schedule(self, subscription: Subscription) -> None:
+        """Add or move the channel's cron job; one already on this schedule is left alone,
+        so a rebuild right at post time does not push today's firing to tomorrow.
+        """
+        job_id = post_job_id(subscription.channel)
+        wanted = (subscription.post_time, subscription.timezone)
+        if self._schedules.get(job_id) == wanted and self.scheduler.get_job(job_id) is not None:
+            return
+        self._schedules[job_id] = wanted
         trigger = CronTrigger(
             hour=subscription.post_time.hour,
             minute=subscription.post_time.minute,
@@ -176,7 +190,7 @@ class DailyScheduler:
             self.post_channel,
             trigger,
             args=[subscription.channel],
-            id=post_job_id(subscription.channel),
+            id=job_id,
             replace_existing=True,
             coalesce=True,
             max_instances=1,

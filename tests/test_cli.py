@@ -330,6 +330,26 @@ def test_daily_set_list_run_once_and_off_for_operators(db: Path) -> None:
     off = awsquiz("daily", "off", "--channel", CHANNEL, db=db)
     assert "Daily question is off" in off.stdout
     assert json.loads(awsquiz("daily", "list", "--json", db=db).stdout)[0]["enabled"] is False
+    stopped = awsquiz("daily", "run-once", "--channel", CHANNEL, db=db)
+    assert stopped.returncode == 2
+    assert "turned off" in stopped.stderr
+
+
+def test_daily_set_takes_a_difficulty_mix(db: Path) -> None:
+    set_up = awsquiz(
+        "daily", "set", "--channel", CHANNEL, "--time", "08:00", "--timezone", "UTC",
+        "--difficulty", "interview=3", "--difficulty", "basic", db=db,
+    )  # fmt: skip
+    assert set_up.returncode == 0, set_up.stderr
+    [row] = json.loads(awsquiz("daily", "list", "--json", db=db).stdout)
+    assert row["difficulty_mix"] == {"interview": 3, "basic": 1}
+
+    bad = awsquiz(
+        "daily", "set", "--channel", CHANNEL, "--time", "08:00", "--timezone", "UTC",
+        "--difficulty", "expert", db=db,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "Unknown difficulty 'expert'" in bad.stderr
 
 
 @pytest.mark.parametrize(

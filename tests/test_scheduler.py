@@ -166,3 +166,23 @@ async def test_shutdown_lets_a_reveal_in_flight_finish_instead_of_cancelling_it(
 async def _is_in_state(store: SqlStore, post_id: int, state: PostState) -> bool:
     post = await store.daily_post(post_id)
     return post is not None and post.state is state
+
+
+async def test_the_sweep_picks_up_schedules_changed_by_another_process(
+    daily: DailyService, scheduler: DailyScheduler, store: SqlStore, adapter: RecordingAdapter
+) -> None:
+    await scheduler.start()
+    # `awsquiz daily set` in another process: same database, no listener of ours.
+    elsewhere = DailyService(daily.quiz, store, {"slack": adapter}, daily.config)
+    await elsewhere.subscribe(ROOM, actor=ADMIN, is_admin=True, post_time="06:30", timezone="UTC")
+
+    await eventually(lambda: scheduler.scheduler.get_job(post_job_id(ROOM)) is not None)
+    job = scheduler.scheduler.get_job(post_job_id(ROOM))
+    assert (job.next_run_time.hour, job.next_run_time.minute) == (6, 30)
+
+    first_run = job.next_run_time
+    await scheduler.rebuild()  # nothing changed: the job is left as it was
+    assert scheduler.scheduler.get_job(post_job_id(ROOM)).next_run_time == first_run
+
+    await elsewhere.unsubscribe(ROOM, actor=ADMIN, is_admin=True)
+    await eventually(lambda: scheduler.scheduler.get_job(post_job_id(ROOM)) is None)

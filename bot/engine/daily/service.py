@@ -229,6 +229,10 @@ class DailyService:
         subscription = await self.store.subscription(channel)
         if subscription is None:
             raise InvalidOptionError(f"Channel {channel} has no daily question subscription.")
+        if not subscription.enabled:
+            raise InvalidOptionError(
+                f"Channel {channel} has its daily question turned off; turn it on first."
+            )
         zone = parse_timezone(subscription.timezone)
         now = self.clock.now()
         return await self._post_slot(subscription, local_date(now, zone), now, now)
