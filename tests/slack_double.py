@@ -94,6 +94,7 @@ class SlackUser:
     name: str
     is_admin: bool = False
     is_owner: bool = False
+    is_primary_owner: bool = False
 
     def to_json(self) -> JsonObject:
         """The `user` object of a `users.info` answer."""
@@ -106,6 +107,7 @@ class SlackUser:
             "is_bot": False,
             "is_admin": self.is_admin,
             "is_owner": self.is_owner,
+            "is_primary_owner": self.is_primary_owner,
             "tz": "Europe/London",
             "profile": {"display_name": self.name, "real_name": self.name.title()},
         }
@@ -152,6 +154,7 @@ class SlackDouble(LoopbackServer):
         """Tokens whose response_url answers 404 `expired_url`, as Slack's do after 30 minutes."""
         self._fixed: dict[str, CannedResponse] = {}
         self._one_shot: dict[str, deque[CannedResponse]] = {}
+        self._held: dict[str, asyncio.Event] = {}
         self._timestamps = itertools.count(FIRST_TS_MICROS, TS_STEP_MICROS)
         self._changed = asyncio.Condition()
         self._defaults: dict[str, Callable[[JsonObject], JsonObject]] = {
@@ -234,12 +237,28 @@ class SlackDouble(LoopbackServer):
         )
 
     def add_user(
-        self, user_id: str, name: str, *, is_admin: bool = False, is_owner: bool = False
+        self,
+        user_id: str,
+        name: str,
+        *,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_primary_owner: bool = False,
     ) -> SlackUser:
         """Make `users.info` describe `user_id` this way (others are plain members)."""
-        user = SlackUser(user_id, name, is_admin, is_owner)
+        user = SlackUser(user_id, name, is_admin, is_owner, is_primary_owner)
         self.users[user_id] = user
         return user
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Make Slack slow at `method`: calls are recorded at once, answered once the event is set.
+
+        Lets a test see what a Bolt app does while a Web API call is still under way (the ack
+        must not wait for it), without guessing at durations.
+        """
+        gate = asyncio.Event()
+        self._held[method] = gate
+        return gate
 
     def calls_to(self, method: str) -> list[ApiCall]:
         """The calls received for `method`, in order."""
@@ -262,6 +281,9 @@ class SlackDouble(LoopbackServer):
         authorization = request.headers.get("Authorization")
         self.calls.append(ApiCall(method, params, authorization))
         await self._notify()
+        gate = self._held.get(method)
+        if gate is not None:
+            await gate.wait()
         queued = self._one_shot.get(method)
         canned = queued.popleft() if queued else self._fixed.get(method)
         if canned is not None:
@@ -691,6 +713,40 @@ def block_actions(
             {
                 "action_id": action_id,
                 "block_id": block_id,
+                "value": value,
+                "type": "button",
+                "text": {"type": "plain_text", "text": action_id},
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def home_block_actions(
+    *,
+    action_id: str,
+    value: str = "",
+    user_id: str = USER_ID,
+    user_name: str = USER_NAME,
+    team_id: str = TEAM_ID,
+) -> JsonObject:
+    """A `block_actions` interaction from the App Home tab: no channel and no response_url."""
+    view_id = f"V{uuid.uuid4().hex[:10].upper()}"
+    return {
+        "type": "block_actions",
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "container": {"type": "view", "view_id": view_id},
+        "trigger_id": _trigger_id(),
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {"id": view_id, "team_id": team_id, "type": "home", "blocks": []},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "home",
                 "value": value,
                 "type": "button",
                 "text": {"type": "plain_text", "text": action_id},

@@ -15,6 +15,7 @@ from conftest import FixedClock
 from slack_double import (
     BOT_TOKEN,
     CHANNEL_ID,
+    DEFAULT_TIMEOUT,
     SIGNING_SECRET,
     TEAM_ID,
     USER_ID,
@@ -23,6 +24,7 @@ from slack_double import (
     block_actions,
     connect_socket_mode,
     event_callback,
+    home_block_actions,
     message_im_event,
     post_event,
     post_interaction,
@@ -67,20 +69,23 @@ class Rig:
         return [p.body for p in posts[before:]]
 
 
-def settings_for(double: SlackDouble, database: Path) -> Settings:
+def settings_for(double: SlackDouble, database: Path, **environment: str) -> Settings:
     return load_settings(
         {
             "DATABASE_URL": f"sqlite:///{database}",
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": double.api_url,
+            **environment,
         }
     )
 
 
-async def running_app(double: SlackDouble, database: Path, clock: FixedClock) -> AsyncIterator[Rig]:
+async def running_app(
+    double: SlackDouble, database: Path, clock: FixedClock, **environment: str
+) -> AsyncIterator[Rig]:
     """Start awsquiz's Slack app on `database`; leaving the context is a bot restart."""
-    settings = settings_for(double, database)
+    settings = settings_for(double, database, **environment)
     client = web_client(BOT_TOKEN, double.api_url)
 
     async def client_for(_: str) -> AsyncWebClient:
@@ -708,3 +713,129 @@ async def test_app_home_is_titled_with_the_display_name_and_follows_the_intervie
     [*_, ended] = await rig.double.wait_for("views.publish", count=3)
     assert "Start interview" in json.dumps(ended.params["view"])
     assert "Answers" in json.dumps(ended.params["view"])  # the stats now count that answer
+
+
+# -- what the audit found untested ---------------------------------------------------------
+
+
+async def test_the_ack_does_not_wait_for_a_slow_users_info(rig: Rig) -> None:
+    slow = rig.double.hold("users.info")
+    async with asyncio.timeout(DEFAULT_TIMEOUT):  # an ack held behind users.info never comes
+        delivery = await post_slash_command(
+            rig.url, SIGNING_SECRET, text="stats <@U0BOB|bob>", response_url=rig.double.response_url
+        )
+    assert delivery.status == 200
+    await rig.double.wait_for("users.info")  # the lookup is under way after the ack...
+    assert rig.double.responses == []  # ...and the reply waits for it
+
+    slow.set()
+    [stats] = await rig.double.wait_for_responses()
+    assert "Stats for user-u0bob" in text_of(stats.body)
+
+
+async def test_a_429_from_slack_is_retried_after_its_retry_after(rig: Rig) -> None:
+    rig.double.rate_limit_once("conversations.open", retry_after=0)
+    [started] = await rig.command("interview lambda 2")
+    assert "Interview started" in text_of(started)
+    assert len(rig.double.calls_to("conversations.open")) == 2
+    posts = await rig.double.wait_for("chat.postMessage", count=2)
+    assert {post.params["channel"] for post in posts} == {DM}
+
+
+async def test_a_stale_timestamp_is_rejected(rig: Rig) -> None:
+    # A replay: correctly signed, ten minutes ago (Bolt checks against the wall clock).
+    ten_minutes_ago = str(int(datetime.now(UTC).timestamp()) - 600)
+    delivery = await post_slash_command(
+        rig.url,
+        SIGNING_SECRET,
+        text="ecs",
+        response_url=rig.double.response_url,
+        timestamp=ten_minutes_ago,
+    )
+    assert delivery.status == 401
+    assert await rig.services.store.open_question(ALICE) is None
+    assert rig.double.responses == []
+
+
+async def test_admin_roles_can_be_narrowed_to_the_primary_owner(
+    double: SlackDouble, tmp_path: Path, clock: FixedClock
+) -> None:
+    async for rig in running_app(
+        double, tmp_path / "slack.db", clock, SLACK_ADMIN_ROLES="primary_owner"
+    ):
+        double.add_user(USER_ID, "alice", is_admin=True, is_owner=True)
+        [refused] = await rig.command("daily on 09:30 UTC")
+        assert "Only workspace admins" in text_of(refused)
+        assert await rig.services.store.subscription(ROOM) is None
+
+        double.add_user(USER_ID, "alice", is_owner=True, is_primary_owner=True)
+        [accepted] = await rig.command("daily on 09:30 UTC")
+        assert "Daily question is on" in text_of(accepted)
+
+
+async def test_the_daily_posts_answer_button_opens_the_answer_modal(rig: Rig) -> None:
+    await subscribed_and_due(rig)
+    await rig.services.daily.post_due()
+    [posted] = rig.double.calls_to("chat.postMessage")
+    buttons = [e for b in posted.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    [answer] = [b for b in buttons if b["action_id"] == ACTION_IDS[ActionKind.ANSWER]]
+    post = await rig.services.store.latest_post(ROOM)
+    assert post is not None
+    assert answer["value"] == f"daily:{post.id}"
+
+    click = block_actions(
+        action_id=answer["action_id"],
+        value=answer["value"],
+        response_url=rig.double.response_url_for("daily"),
+        message_ts=post.message_id or "",
+    )
+    status, _, _ = await post_interaction(rig.url, SIGNING_SECRET, click)
+
+    assert status == 200
+    [opened] = await rig.double.wait_for("views.open")
+    view = opened.params["view"]
+    assert view["callback_id"] == ANSWER_MODAL_CALLBACK
+    assert json.loads(view["private_metadata"])["value"] == f"daily:{post.id}"
+    prompt = rig.services.catalog.question(post.question_id).prompt
+    assert prompt.split()[0] in text_of(view)
+
+
+async def test_the_app_home_start_interview_button_starts_one_in_the_dm(rig: Rig) -> None:
+    click = home_block_actions(action_id=ACTION_IDS[ActionKind.START_INTERVIEW])
+    status, _, _ = await post_interaction(rig.url, SIGNING_SECRET, click)
+
+    assert status == 200
+    intro, question = await rig.double.wait_for("chat.postMessage", count=2)
+    assert (intro.params["channel"], question.params["channel"]) == (DM, DM)
+    assert "5 questions" in str(intro.params["blocks"])
+    [home] = await rig.double.wait_for("views.publish")
+    assert "Resume interview" in text_of(home.params["view"])
+    assert await rig.services.interviews.is_active(ALICE)
+
+
+async def test_an_over_long_dm_answer_is_refused_with_the_cap(rig: Rig) -> None:
+    await rig.command("interview lambda 2")
+    await rig.double.wait_for("chat.postMessage", count=2)
+    too_long = message_im_event(text="word " * 800)
+
+    await post_event(rig.url, SIGNING_SECRET, too_long, event_id="EvLong")
+
+    *_, refused = await rig.double.wait_for("chat.postMessage", count=3)
+    assert refused.params["channel"] == DM
+    assert "the limit is 3,000" in str(refused.params["blocks"])
+    assert await rig.services.store.attempts(ALICE) == []
+    assert await rig.services.interviews.is_active(ALICE)  # still on question 1
+
+
+async def test_a_leaderboard_shows_only_its_own_workspace(rig: Rig) -> None:
+    await rig.command("ask s3")
+    opened = await rig.services.store.open_question(ALICE)
+    assert opened is not None
+    await rig.command(f"answer {rig.services.catalog.question(opened.question_id).reference}")
+    [home_board] = await rig.command("leaderboard all")
+    assert USER_ID in text_of(home_board)
+
+    [other_board] = await rig.command("leaderboard all", team_id="T0OTHER", user_id="U0BOB")
+
+    assert USER_ID not in text_of(other_board)
+    assert "alice" not in text_of(other_board).lower()

@@ -30,6 +30,7 @@ from slack_double import (
     post_interaction,
     post_slash_command,
     serve_bolt_http,
+    slack_escaped,
     slash_command,
     view_submission,
 )
@@ -198,6 +199,42 @@ async def test_unauthenticated_and_unknown_calls_fail_like_slack(double: SlackDo
 
     assert unauthenticated.value.response["error"] == "not_authed"
     assert unknown.value.response["error"] == "unknown_method"
+
+
+def test_text_is_escaped_as_slack_escapes_it() -> None:
+    typed = "a < b && c > d, <@U0BOB|bob> and <!here>, not &lt;"
+    assert slack_escaped(typed) == (
+        "a &lt; b &amp;&amp; c &gt; d, <@U0BOB|bob> and <!here>, not &amp;lt;"
+    )
+    assert slash_command(text="x&y", response_url="u")["text"] == "x&amp;y"
+    assert message_im_event(text="x<y")["text"] == "x&lt;y"
+
+
+async def test_a_held_method_is_recorded_at_once_and_answered_on_release(
+    double: SlackDouble,
+) -> None:
+    gate = double.hold("users.info")
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=double.api_url)
+    lookup = asyncio.create_task(client.users_info(user=USER_ID))
+
+    await double.wait_for("users.info")
+    assert not lookup.done()
+    gate.set()
+
+    assert (await asyncio.wait_for(lookup, DEFAULT_TIMEOUT))["user"]["id"] == USER_ID
+
+
+async def test_an_expired_response_url_answers_404_and_records_nothing(
+    double: SlackDouble,
+) -> None:
+    double.expired_response_urls.add("old")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(double.response_url_for("old"), json={"text": "late"}) as response,
+    ):
+        assert response.status == 404
+        assert (await response.json())["error"] == "expired_url"
+    assert double.responses == []
 
 
 async def test_wait_for_times_out_with_what_it_saw(double: SlackDouble) -> None:
