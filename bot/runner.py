@@ -55,12 +55,14 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or _stop_on_signals()
     async with open_services(settings, adapters=build_adapters) as services:
         scheduler = DailyScheduler(services.daily)
-        await scheduler.start()
-        log.info("awsquiz running: %s", ", ".join(platforms))
         try:
             async with asyncio.TaskGroup() as platforms_running:
                 for platform in runners:
                     platforms_running.create_task(platform(services, stop))
+                # After the platforms start connecting: the first sweep (the catch-up of posts
+                # missed while down) posts through their clients, which wait until ready.
+                await scheduler.start()
+                log.info("awsquiz running: %s", ", ".join(platforms))
         finally:
             await scheduler.shutdown()
 

@@ -77,11 +77,6 @@ async def test_awsquiz_run_with_only_a_discord_token_answers_and_stops(
     assert double.calls_to("PUT", f"/applications/{APPLICATION_ID}/commands")  # synced at start
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot.runner.run awaits the scheduler's first sweep before it starts the Discord "
-    "client, so the start-up catch-up finds the client not logged in and is marked failed",
-)
 async def test_awsquiz_run_posts_a_missed_daily_question_at_start_up(
     double: DiscordDouble, tmp_path: Path
 ) -> None:
