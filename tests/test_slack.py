@@ -47,6 +47,8 @@ from bot.settings import Settings, load_settings
 
 ALICE = UserRef("slack", TEAM_ID, USER_ID)
 ROOM = ChannelRef("slack", TEAM_ID, CHANNEL_ID)
+DM = f"D{USER_ID[1:]}"
+"""Alice's DM with the bot, as the double's conversations.open names it."""
 
 
 @dataclass
@@ -587,7 +589,7 @@ async def test_a_modal_grade_goes_to_a_dm_when_nothing_else_reaches_the_member(r
         rig, "Buckets hold objects", response_url=rig.double.response_url_for("click")
     )
     [dm] = await rig.double.wait_for("chat.postMessage")
-    assert dm.params["channel"] == f"D{USER_ID[1:]}"
+    assert dm.params["channel"] == DM
     assert "Score" in str(dm.params["blocks"])
     assert len(await rig.services.store.attempts(ALICE)) == 1
 
@@ -620,9 +622,24 @@ async def test_a_refused_daily_post_is_told_to_the_admin_who_set_it_up(
     [dm_open] = rig.double.calls_to("conversations.open")
     assert dm_open.params["users"] == USER_ID
     [_refused, notice] = rig.double.calls_to("chat.postMessage")
-    assert notice.params["channel"] == f"D{USER_ID[1:]}"
-    assert "The daily question was not posted" in str(notice.params["blocks"])
+    assert notice.params["channel"] == DM
+    assert "Slack refused a daily question post" in str(notice.params["blocks"])
     assert expected in str(notice.params["blocks"])
+
+
+async def test_a_refused_reveal_is_told_to_the_admin_too(rig: Rig) -> None:
+    await subscribed_and_due(rig)
+    await rig.services.daily.post_due()
+    post = await rig.services.store.latest_post(ROOM)
+    assert post is not None
+    rig.double.respond("chat.postMessage", {"ok": False, "error": "is_archived"}, once=True)
+
+    rig.clock.set(post.closes_at + timedelta(minutes=1))
+    await rig.services.daily.reveal_due()
+
+    notice = rig.double.calls_to("chat.postMessage")[-1]
+    assert notice.params["channel"] == DM
+    assert "archived" in str(notice.params["blocks"])
 
 
 async def test_a_failed_join_is_logged_as_the_join_and_told_to_the_admin(
@@ -638,12 +655,8 @@ async def test_a_failed_join_is_logged_as_the_join_and_told_to_the_admin(
     assert f"slack conversations.join in {ROOM} failed: is_archived" in logged
     assert "chat.postMessage in" not in logged
     notice = rig.double.calls_to("chat.postMessage")[-1]
-    assert notice.params["channel"] == f"D{USER_ID[1:]}"
+    assert notice.params["channel"] == DM
     assert "archived" in str(notice.params["blocks"])
-
-
-DM = f"D{USER_ID[1:]}"
-"""Alice's DM with the bot, as the double's conversations.open names it."""
 
 
 def dm_click(rig: Rig, kind: ActionKind, value: str, token: str) -> dict[str, object]:

@@ -68,7 +68,7 @@ class SlackChatAdapter:
         return await self._post(channel, reply, thread_ts=message_id)
 
     async def on_daily_post_failed(self, subscription: Subscription, error: ChatPostError) -> None:
-        """DM whoever set up the daily question when Slack refused a post for good.
+        """DM whoever set up the daily question when Slack refused a post or reveal for good.
 
         `daily on` checked the channel on the day it ran; one archived, deleted or made private
         since would otherwise fail silently every day. Outages are retried and logged by the
@@ -85,7 +85,8 @@ class SlackChatAdapter:
             return
         advice = REFUSAL_ADVICE.get(code, OTHER_REFUSAL).format(channel=channel.channel, code=code)
         notice = Reply(
-            title="The daily question was not posted",
+            # Neutral on purpose: the engine reports refused reveals here too.
+            title="Slack refused a daily question post",
             text=f"{advice} {NEXT_POST_AS_SCHEDULED}",
             tone=Tone.WARNING,
         )
