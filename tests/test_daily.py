@@ -509,3 +509,53 @@ async def test_no_more_posts_are_in_flight_than_the_concurrency_limit(
 
     assert report.count(Outcome.POSTED) == len(rooms)
     assert adapter.most_in_flight == 3
+
+
+class DownPlatform(RecordingAdapter):
+    """A platform that answers every post with a passing error while `down`."""
+
+    down: bool = True
+
+    async def post(self, channel: ChannelRef, reply: Reply) -> str:
+        if self.down:
+            raise ChatPostError("503 service unavailable", transient=True)
+        return await super().post(channel, reply)
+
+
+async def test_a_platform_down_past_the_retries_gets_the_post_later_while_answers_are_open(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    adapter = DownPlatform(platform="slack")
+    daily = build(store, clock, catalog, adapter)
+    await subscribe(daily, answer_window="2h")
+    clock.set(POST_INSTANT)
+
+    assert await daily.post_now(ROOM) is Outcome.DEFERRED
+    waiting = await store.latest_post(ROOM)
+    assert waiting is not None
+    assert waiting.state is PostState.CLAIMED  # not given up: the lease will run out
+
+    adapter.down = False
+    clock.advance(daily.config.lease + timedelta(seconds=1))
+    assert await daily.recover_stale_claims() == 1
+    assert [p.channel for p in adapter.posts] == [ROOM]
+
+
+async def test_a_post_still_not_out_when_its_answers_close_is_given_up(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    adapter = DownPlatform(platform="slack")
+    daily = build(store, clock, catalog, adapter)
+    await subscribe(daily, answer_window="10m")
+    clock.set(POST_INSTANT)
+    assert await daily.post_now(ROOM) is Outcome.DEFERRED
+
+    adapter.down = False
+    clock.advance(timedelta(minutes=11))
+    assert await daily.recover_stale_claims() == 0
+
+    given_up = await store.latest_post(ROOM)
+    assert given_up is not None
+    assert given_up.state is PostState.FAILED
+    assert given_up.error == "answers closed before it was posted"
+    assert adapter.posts == []

@@ -63,7 +63,8 @@ class Outcome(StrEnum):
     ALREADY_CLAIMED = "already_claimed"
     FAILED = "failed"
     DEFERRED = "deferred"
-    """An error (say, the database) stopped this channel this round; the next sweep retries."""
+    """Something passing (the database, a platform down past the retries) stopped this channel
+    this round; a later sweep retries while its answers are still open."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,8 +254,13 @@ class DailyService:
                 now,
                 self.config.lease,
             )
-            if post is not None:
-                recovered += await self._deliver(post, subscription) is Outcome.POSTED
+            if post is None:
+                continue
+            if post.closes_at <= now:  # nobody could answer it any more: do not post it late
+                await self.store.mark_failed(post.id, "answers closed before it was posted", now)
+                log.error("daily %s: gave up on %s, its answers closed", post.channel, post.id)
+                continue
+            recovered += await self._deliver(post, subscription) is Outcome.POSTED
         return recovered
 
     async def _post_slot(
@@ -290,6 +296,11 @@ class DailyService:
                     lambda: adapter.post(post.channel, reply), self.config.retry
                 )
         except ChatPostError as error:
+            if error.transient:
+                # The platform is down or busy past our retries: the claim's lease runs out and
+                # a later sweep tries again, while the question can still be answered.
+                log.error("daily %s: not posted yet, trying again later: %s", post.channel, error)
+                return Outcome.DEFERRED
             await self.store.mark_failed(post.id, str(error), self.clock.now())
             log.error("daily %s: posting failed for good: %s", post.channel, error)
             await self._report_failure(subscription, error)
