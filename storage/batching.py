@@ -42,6 +42,13 @@ class GroupCommit(Generic[Request, Result]):
                     if not future.done():
                         future.set_exception(error)
                 continue
+            except BaseException:
+                # Cancelled (the loop is shutting down): no caller may wait forever, this
+                # batch's or the next one's.
+                for _, future in (*batch, *self._pending):
+                    future.cancel()
+                self._pending = []
+                raise
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)

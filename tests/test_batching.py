@@ -51,3 +51,24 @@ async def test_a_failed_batch_fails_its_callers_and_the_next_batch_still_runs() 
         with pytest.raises(RuntimeError, match="batch with 3 failed"):
             await task
     assert await group.submit(5) == 50
+
+
+async def test_a_cancelled_writer_leaves_no_caller_waiting_forever() -> None:
+    started = asyncio.Event()
+
+    async def stuck(batch: list[int]) -> list[int]:
+        started.set()
+        await asyncio.sleep(3600)
+        return batch
+
+    group = GroupCommit(stuck)
+    first = asyncio.ensure_future(group.submit(1))
+    await started.wait()
+    queued = asyncio.ensure_future(group.submit(2))  # waits for the next batch
+    await asyncio.sleep(0)
+    assert group._writer is not None
+    group._writer.cancel()  # as the event loop does when it shuts down
+
+    for caller in (first, queued):
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(caller, timeout=1)
