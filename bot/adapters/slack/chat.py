@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import render
+from bot.adapters.slack.refusals import code_of
 from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.errors import ChatPostError
 from bot.engine.reply import Reply, Tone
@@ -80,7 +81,7 @@ class SlackChatAdapter:
             return
         if not isinstance(refusal, SlackApiError):
             return
-        code = _code(refusal)
+        code = code_of(refusal)
         if code in DEAD_TOKEN_ERRORS:
             return
         advice = REFUSAL_ADVICE.get(code, OTHER_REFUSAL).format(channel=channel.channel, code=code)
@@ -100,7 +101,7 @@ class SlackChatAdapter:
                 "slack daily %s: could not tell user %s that posting failed: %s",
                 channel,
                 subscription.created_by,
-                _code(dm_error) if isinstance(dm_error, SlackApiError) else dm_error,
+                code_of(dm_error) if isinstance(dm_error, SlackApiError) else dm_error,
             )
 
     async def _post(self, channel: ChannelRef, reply: Reply, *, thread_ts: str | None) -> str:
@@ -108,7 +109,7 @@ class SlackChatAdapter:
         try:
             return await self._send(client, channel, reply, thread_ts)
         except SlackApiError as error:
-            if _code(error) != NOT_IN_CHANNEL:
+            if code_of(error) != NOT_IN_CHANNEL:
                 raise _post_error(channel, error, POST_METHOD) from error
         # A public channel the bot has not joined: join it (channels:join) and try once more.
         try:
@@ -135,13 +136,9 @@ class SlackChatAdapter:
         return str(response["ts"])
 
 
-def _code(error: SlackApiError) -> str:
-    return str(error.response.get("error", "unknown_error"))
-
-
 def _post_error(channel: ChannelRef, error: SlackApiError, method: str) -> ChatPostError:
     """Translate a Web API failure, logging its method and error code (never the token)."""
-    code = _code(error)
+    code = code_of(error)
     retry_after = error.response.headers.get("Retry-After") if error.response.headers else None
     transient = code in TRANSIENT_ERRORS or error.response.status_code >= 500
     log.warning("slack %s in %s failed: %s", method, channel, code)

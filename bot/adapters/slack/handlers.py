@@ -27,6 +27,7 @@ from bot.adapters.slack.ids import (
     ANSWER_MODAL_CALLBACK,
     DAILY_VALUE_PREFIX,
 )
+from bot.adapters.slack.refusals import code_of, explained, method_of
 from bot.app import Services
 from bot.engine import replies
 from bot.engine.daily.model import ChannelRef
@@ -46,15 +47,6 @@ PLATFORM: Final = "slack"
 DEFAULT_ADMIN_ROLES: Final = frozenset({"admin", "owner"})
 DM_PREFIX: Final = "D"
 """Slack ids of direct-message channels start with D."""
-REFUSALS: Final = {
-    "user_not_found": "I cannot find that member in this workspace.",
-    "channel_not_found": "I cannot see this channel: invite me with `/invite @awsquiz` first.",
-    "not_in_channel": "I cannot see this channel: invite me with `/invite @awsquiz` first.",
-    "expired_trigger_id": "Slack took too long to open the answer box: press Answer again.",
-    "ratelimited": "Slack asked me to slow down: try again in a minute.",
-}
-"""What a Slack error code means for the member, in their words."""
-DM_REFUSED: Final = "I could not open a direct message with you (Slack said: {code})."
 ADMIN_ONLY: Final = (
     "Only workspace admins can change the daily question. "
     "Ask an admin, or use `/awsquiz daily status` to see the schedule."
@@ -97,7 +89,7 @@ class SlackHandlers:
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Log what failed: a Web API method and its Slack error code, never a token."""
         if isinstance(error, SlackApiError):
-            log.error("slack %s failed: %s", _method(error), _code(error))
+            log.error("slack %s failed: %s", method_of(error), code_of(error))
             return
         log.error("slack %s handler failed: %r", body.get("type", "request"), error)
 
@@ -118,7 +110,7 @@ class SlackHandlers:
         except AwsquizError as error:
             answers = [replies.error(str(error))]
         except SlackApiError as error:
-            answers = [_refused(error)]
+            answers = [explained(error)]
         # Practice is personal and private; it also means mentions in a leaderboard never ping.
         for reply in answers:
             await respond(
@@ -203,7 +195,7 @@ class SlackHandlers:
                 ),
             )
         except SlackApiError as error:
-            await _respond(respond, _refused(error))
+            await _respond(respond, explained(error))
 
     async def on_answer_submitted(
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
@@ -342,7 +334,7 @@ class SlackHandlers:
         try:
             named = replace(user, display_name=_name(await self._profile(client, user)))
         except SlackApiError as error:
-            log.info("slack users.info for the App Home failed: %s", _code(error))
+            log.info("slack users.info for the App Home failed: %s", code_of(error))
             named = user
         stats = await self.services.quiz.stats(named)
         running = await self.services.interviews.is_active(user)
@@ -355,7 +347,7 @@ class SlackHandlers:
         try:
             await self._publish_home(client, user)
         except SlackApiError as error:
-            log.info("slack views.publish after an interview change failed: %s", _code(error))
+            log.info("slack views.publish after an interview change failed: %s", code_of(error))
 
     async def _in_interview_dm(self, body: dict[str, Any], user: UserRef) -> bool:
         """True for a button pressed in the bot's DM while the member's interview runs."""
@@ -454,7 +446,7 @@ class SlackHandlers:
                 )
                 return
             except SlackApiError as error:
-                log.info("slack chat.postEphemeral in %s failed: %s", channel, _code(error))
+                log.info("slack chat.postEphemeral in %s failed: %s", channel, code_of(error))
             if response_url and await _post_to_response_url(client, response_url, reply):
                 return
         opened = await client.conversations_open(users=user.user)
@@ -499,26 +491,6 @@ class SlackHandlers:
             return True
         now = self.services.quiz.clock.now()
         return await self.services.store.first_delivery(PLATFORM, str(event_id), now)
-
-
-def _method(error: SlackApiError) -> str:
-    """The Web API method that failed, from the URL it was called on."""
-    return str(error.response.api_url).rsplit("/", 1)[-1]
-
-
-def _code(error: SlackApiError) -> str:
-    return str(error.response.get("error", "unknown"))
-
-
-def _refused(error: SlackApiError) -> Reply:
-    """A Slack refusal after the ack, logged and put plainly for the member."""
-    method, code = _method(error), _code(error)
-    log.warning("slack %s failed: %s", method, code)
-    if code in REFUSALS:
-        return replies.error(REFUSALS[code])
-    if method == "conversations.open":
-        return replies.error(DM_REFUSED.format(code=code))
-    return replies.error(f"Slack refused that (it said: {code}). Try again in a moment.")
 
 
 def _user(body: dict[str, Any]) -> UserRef:
@@ -589,7 +561,7 @@ async def _cannot_post_in(client: AsyncWebClient, channel: str) -> str | None:
             return "I am not in this private channel: invite me with `/invite @awsquiz` first."
         await client.conversations_join(channel=channel)
     except SlackApiError as error:
-        code = _code(error)
+        code = code_of(error)
         log.warning("slack daily set-up in %s: %s", channel, code)
         if code in {"channel_not_found", "not_in_channel"}:
             return "I cannot see this channel: invite me with `/invite @awsquiz` first."
