@@ -157,6 +157,21 @@ def test_odd_unicode_is_normalised_not_fatal(grader: Grader) -> None:
     assert grader.grade(curly, HA_REFERENCE).negation_conflicts
 
 
+@pytest.mark.parametrize(
+    "reference",
+    ["サーバーレス コンピューティング と イベント駆動", "Настройка шифрования: ключи и политика"],
+)
+def test_concepts_in_other_scripts_are_shown_and_matched_as_written(
+    grader: Grader, reference: str
+) -> None:
+    # Marks that are part of a letter (the dakuten of バ, the breve of й) are kept.
+    grade = grader.grade(reference, reference)
+    assert grade.score == 100
+    assert grade.covered
+    for phrase in grade.covered:
+        assert phrase.casefold() in reference.casefold()
+
+
 def test_huge_answer_does_not_crash(grader: Grader) -> None:
     huge = (HA_REFERENCE + " lorem ipsum ") * 5000
     grade = grader.grade(huge, HA_REFERENCE)

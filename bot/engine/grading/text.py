@@ -68,16 +68,26 @@ _stem_cache: dict[str, str] = {}
 
 
 def normalize(text: str) -> str:
-    """Return `text` in NFKC form, without invisible format characters or combining marks."""
+    """Return `text` in NFKC form, without invisible format characters or Latin accents."""
     if text.isascii():
         return text.translate(_APOSTROPHES)
     text = unicodedata.normalize("NFKC", text)
     # Decompose so accents become separate combining marks we can drop: "é" matches "e".
-    decomposed = unicodedata.normalize("NFD", text)
-    kept = "".join(
-        char for char in decomposed if unicodedata.category(char) not in ("Mn", "Me", "Cf", "Co")
-    )
-    return unicodedata.normalize("NFC", kept).translate(_APOSTROPHES)
+    # Only on Latin letters: in other scripts the marks are part of the letter (the dakuten
+    # of バ, the breve of й, Devanagari vowel signs), and dropping them changes the word.
+    kept: list[str] = []
+    latin_base = False
+    for char in unicodedata.normalize("NFD", text):
+        category = unicodedata.category(char)
+        if category in ("Cf", "Co"):
+            continue
+        if category in ("Mn", "Me"):
+            if not latin_base:
+                kept.append(char)
+            continue
+        latin_base = char.isascii() and char.isalpha()
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept)).translate(_APOSTROPHES)
 
 
 def tokens(text: str) -> list[str]:
