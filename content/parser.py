@@ -17,7 +17,12 @@ from typing import Final
 
 from bot.engine.errors import ContentError
 from bot.engine.model import Difficulty, Question, Topic
-from bot.engine.naming import MAX_QUESTION_ID_LENGTH, question_id, slugify
+from bot.engine.naming import (
+    MAX_QUESTION_ID_LENGTH,
+    MAX_TOPIC_ID_LENGTH,
+    question_id,
+    slugify,
+)
 from content.metadata import (
     BLOCK_START,
     PACK_KEYS,
@@ -35,6 +40,7 @@ SEED_ANSWER: Final = re.compile(r"^\s+-\s+\*\*A:\*\*\s*(?P<text>.*)$")
 NUMBERED_QUESTION: Final = re.compile(r"^###\s+\d+\.\s+(?P<text>\S.*?)\s*$")
 LEADING_LABEL: Final = re.compile(r"^\*\*(?:Question|Scenario|Answer|Q|A):\*\*\s*", re.IGNORECASE)
 VENDOR_PREFIX: Final = re.compile(r"^(?:Amazon|AWS)\s+", re.IGNORECASE)
+QUESTION_ID: Final = re.compile(r"[\w./-]+")
 PARENTHESIS: Final = re.compile(r"\s*\((?P<inner>[^)]*)\)\s*$")
 SHORT_WORD_LENGTH: Final = 3
 
@@ -86,7 +92,9 @@ def split_topic_name(heading: str) -> tuple[str, str]:
 
 def topic_id_for(name: str) -> str:
     """Return the stable topic slug: vendor prefix dropped, 'Amazon ECS' -> 'ecs'."""
-    return slugify(VENDOR_PREFIX.sub("", name)) or slugify(name)
+    return slugify(VENDOR_PREFIX.sub("", name), max_length=MAX_TOPIC_ID_LENGTH) or slugify(
+        name, max_length=MAX_TOPIC_ID_LENGTH
+    )
 
 
 def _clean(text: str) -> str:
@@ -95,6 +103,12 @@ def _clean(text: str) -> str:
 
 def _with_metadata(question: Question, meta: Metadata, path: str) -> Question:
     check_keys(meta, path, QUESTION_KEYS, "on a question")
+    if meta.question_id and not QUESTION_ID.fullmatch(meta.question_id):
+        raise ContentError(
+            path,
+            meta.line,
+            f"id {meta.question_id!r} may hold only letters, digits, '-', '_', '.' and '/'",
+        )
     if meta.question_id and len(meta.question_id) > MAX_QUESTION_ID_LENGTH:
         raise ContentError(
             path,
@@ -161,6 +175,8 @@ class _SeedParser:
         if match := SEED_TOPIC.match(line):
             self._close_topic(number)
             short, full = split_topic_name(match["name"])
+            if not topic_id_for(short):
+                raise ContentError(self.path, number, f"topic {short!r} has no letters or digits")
             self.topic = _TopicDraft(name=short, full_name=full, line=number)
             self.section = None
             self.default_difficulty = None
@@ -336,6 +352,10 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
                 path, heading_line, f"question {prompt!r} has no answer paragraph under it"
             )
         topic_id = topic_id_for(topic_name)
+        if not topic_id:
+            raise ContentError(
+                path, heading_line, f"topic {topic_name!r} has no letters or digits; name it"
+            )
         questions.append(
             Question(
                 id=question_id(topic_id, prompt),

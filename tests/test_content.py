@@ -10,7 +10,7 @@ import pytest
 
 from bot.engine.errors import ContentError
 from bot.engine.model import Difficulty
-from bot.engine.naming import MAX_QUESTION_ID_LENGTH
+from bot.engine.naming import MAX_QUESTION_ID_LENGTH, MAX_TOPIC_ID_LENGTH
 from content.check import check_packs
 from content.loader import (
     DEFAULT_PACK_NAME,
@@ -618,3 +618,43 @@ def test_every_seed_and_bank_question_id_fits_in_a_chat_button() -> None:
         packs += load_pack_files([SHARED_BANK])
     ids = [q.id for pack in packs for q in pack.questions]
     assert max(len(i) for i in ids) <= MAX_QUESTION_ID_LENGTH
+
+
+def test_a_long_topic_name_keeps_room_for_every_question_of_it(tmp_path: Path) -> None:
+    name = "amazon-elastic-container-service-for-kubernetes-and-friends-in-depth.md"
+    text = "### 1. What is a pod?\nThe smallest unit.\n### 2. What is a node?\nA machine.\n"
+    pack = read_pack(write(tmp_path, name, text))
+
+    (topic,) = pack.topics
+    assert len(topic.id) <= MAX_TOPIC_ID_LENGTH
+    ids = [q.id for q in pack.questions]
+    assert len(set(ids)) == 2  # distinct: they did not collapse to '<topic>/w'
+    assert all(len(i) <= MAX_QUESTION_ID_LENGTH for i in ids)
+    assert ids[0].endswith("/what-is-a-pod")
+
+
+def test_packs_in_other_scripts_get_distinct_stable_ids(tmp_path: Path) -> None:
+    text = "### 1. Что такое S3?\nОбъектное хранилище.\n### 2. Зачем нужен S3?\nХранить объекты.\n"
+    pack = read_pack(write(tmp_path, "облако.md", text))
+
+    (topic,) = pack.topics
+    assert topic.id  # not empty, so it cannot merge with another script's topic
+    ids = [q.id for q in pack.questions]
+    assert len(set(ids)) == 2  # both would be plain 's3' without the hash
+    for question_id in ids:
+        assert question_id.startswith(f"{topic.id}/")
+        assert question_id.split("/", 1)[1].startswith("s3-")
+    # Stable: the same text gives the same ids when read again.
+    assert ids == [q.id for q in read_pack(tmp_path / "облако.md").questions]
+
+
+def test_an_explicit_id_with_spaces_names_file_and_line() -> None:
+    error = parse_error("### 1. Q?\nA.\n<!-- awsquiz\nid: Not A Slug!!\n-->\n")
+    assert error.line == 3
+    assert "may hold only letters, digits" in error.problem
+
+
+def test_a_topic_without_letters_or_digits_is_refused() -> None:
+    error = parse_error("<!-- awsquiz\ntopic: ???\n-->\n### 1. Q?\nA.\n")
+    assert error.line == 4
+    assert "has no letters or digits" in error.problem
