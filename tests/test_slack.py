@@ -852,3 +852,17 @@ async def test_a_leaderboard_shows_only_its_own_workspace(rig: Rig) -> None:
 
     assert USER_ID not in text_of(other_board)
     assert "alice" not in text_of(other_board).lower()
+
+
+async def test_a_button_on_an_interview_left_idle_shows_that_it_expired(rig: Rig) -> None:
+    await rig.command("interview lambda 2")
+    await rig.double.wait_for("chat.postMessage", count=2)
+    rig.clock.advance(timedelta(hours=25))
+
+    await post_interaction(rig.url, SIGNING_SECRET, dm_click(rig, ActionKind.SKIP, "q", "late"))
+
+    *_, expired = await rig.double.wait_for("chat.postMessage", count=3)
+    assert expired.params["channel"] == DM
+    assert "expired" in str(expired.params["blocks"])
+    assert not await rig.services.interviews.is_active(ALICE)
+    await rig.double.wait_for("views.publish", count=2)  # started, then ended

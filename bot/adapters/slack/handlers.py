@@ -34,6 +34,7 @@ from bot.engine.daily.model import ChannelRef
 from bot.engine.daily.schedule import parse_post_time, parse_timezone
 from bot.engine.errors import (
     AwsquizError,
+    InterviewExpiredError,
     InvalidOptionError,
     NotAllowedError,
     UnknownTopicError,
@@ -228,15 +229,21 @@ class SlackHandlers:
         """Hint: in an interview DM it helps the interview; elsewhere the open question."""
         await ack()
         user = _user(body)
+        interviews = self.services.interviews
         in_interview = await self._in_interview_dm(body, user)
         try:
             if in_interview:
-                answers = [await self.services.interviews.hint(user)]
+                answers = [await interviews.hint(user)]
             else:
                 answers = [await self.services.quiz.hint(user)]
+        except InterviewExpiredError as error:
+            answers = [error.summary]
         except AwsquizError as error:
             answers = [replies.error(str(error))]
+        ended = in_interview and not await interviews.is_active(user)
         await self._answer_button(client, respond, body, answers, in_interview=in_interview)
+        if ended:
+            await self._refresh_home(client, user)
 
     async def on_skip_button(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
@@ -251,6 +258,8 @@ class SlackHandlers:
                 answers = await interviews.skip(user)
             else:
                 answers = [await self.services.quiz.skip(user)]
+        except InterviewExpiredError as error:
+            answers = [error.summary]
         except AwsquizError as error:
             answers = [replies.error(str(error))]
         ended = in_interview and not await interviews.is_active(user)
@@ -261,21 +270,24 @@ class SlackHandlers:
     async def on_stop_button(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
-        """Stop: end the interview the button belongs to, with its summary."""
+        """Stop: end the interview the button belongs to (its value), with its summary."""
         await ack()
         user = _user(body)
-        carried = str(body["actions"][0].get("value") or "")
-        running = await self.services.store.active_interview(user)
-        if running is None or (carried and running.id != carried):
-            # A Stop button left on an older interview's question: leave the current one be.
-            await _respond(respond, _interview_already_ended())
-            return
+        interviews = self.services.interviews
+        carried = str(body["actions"][0].get("value") or "") or None
+        ended = False
         try:
-            answers = [await self.services.interviews.stop(user)]
+            reply = await interviews.stop(user, interview_id=carried)
+            # Still running: the button was an older interview's, and the engine said so.
+            ended = not await interviews.is_active(user)
+        except InterviewExpiredError as error:
+            reply, ended = error.summary, True
         except AwsquizError as error:
-            answers = [replies.error(str(error))]
-        in_dm = _in_dm(body)
-        await self._answer_button(client, respond, body, answers, in_interview=in_dm)
+            reply = replies.error(str(error))
+        if not ended:
+            await _respond(respond, reply)
+            return
+        await self._answer_button(client, respond, body, [reply], in_interview=_in_dm(body))
         await self._refresh_home(client, user)
 
     async def on_start_interview_button(
@@ -311,6 +323,8 @@ class SlackHandlers:
             return
         try:
             answers = await interviews.handle(user, decode(event.get("text") or ""))
+        except InterviewExpiredError as error:
+            answers = [error.summary]
         except AwsquizError as error:
             answers = [replies.error(str(error))]
         ended = not await interviews.is_active(user)
@@ -577,13 +591,6 @@ def _private(reply: Reply) -> Reply:
 def _help(unknown: str | None) -> Reply:
     prefix = f"I don't know `{unknown}`. " if unknown else ""
     return Reply(title="awsquiz help", text=prefix + commands.HELP_TEXT, tone=Tone.INFO)
-
-
-def _interview_already_ended() -> Reply:
-    return Reply(
-        title="That interview already ended",
-        text="This button belongs to an interview that is over; your current one goes on.",
-    )
 
 
 def _no_interview() -> Reply:
