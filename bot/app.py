@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final
 
 from bot.engine.catalog import Catalog
 from bot.engine.daily.service import DailyService
+from bot.engine.errors import SettingsError
 from bot.engine.grading import Grader
 from bot.engine.grading.aliases import AWS_ALIASES
 from bot.engine.interview import InterviewService
@@ -18,6 +20,8 @@ from bot.engine.quiz import QuizService
 from bot.settings import Settings
 from content.loader import load_catalog
 from storage import SqlStore, default_database_url, open_store
+
+CONTENT_DIRS_SETTING: Final = "AWSQUIZ_CONTENT_DIRS"
 
 AdapterFactory = Callable[[SqlStore], Mapping[str, ChatAdapter]]
 """Builds the chat adapters from the open store (Slack under OAuth reads installations there)."""
@@ -46,6 +50,9 @@ def topic_nicknames() -> dict[str, tuple[str, ...]]:
 
 def load_content(settings: Settings) -> Catalog:
     """Load the default pack and the configured content directories."""
+    for folder in settings.content_dirs:
+        if not folder.exists():
+            raise SettingsError(CONTENT_DIRS_SETTING, f"{folder}: no such file or directory")
     return load_catalog(settings.content_dirs, topic_nicknames())
 
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.engine.errors import ContentError
-from content.loader import merge_packs, pack_paths, read_pack
+from bot.engine.errors import ContentError, PackProblemsError
+from content.loader import PACK_SUFFIX, default_pack, merge_packs, pack_paths, read_pack
 from content.parser import Pack
 
 
@@ -37,21 +37,31 @@ class CheckReport:
 
 
 def check_packs(paths: Iterable[Path]) -> CheckReport:
-    """Parse each pack on its own so one bad file does not hide the others' problems."""
+    """Parse each pack on its own so one bad file does not hide the others' problems.
+
+    Duplicates are looked for against the default pack as well: at load time a question that
+    repeats one of its ids would be dropped.
+    """
     problems: list[Problem] = []
     packs: list[Pack] = []
     files: list[Path] = []
     for path in paths:
         try:
-            files.extend(pack_paths([path]))
+            found = pack_paths([path])
         except ContentError as error:
             problems.append(Problem(error.path, error.line, error.problem))
+            continue
+        if not found:
+            problems.append(Problem(str(path), 0, f"no {PACK_SUFFIX} packs in this folder"))
+        files.extend(found)
     for file in files:
         try:
             packs.append(read_pack(file))
+        except PackProblemsError as errors:
+            problems.extend(Problem(e.path, e.line, e.problem) for e in errors.problems)
         except ContentError as error:
             problems.append(Problem(error.path, error.line, error.problem))
-    _, duplicates = merge_packs(packs)
+    _, duplicates = merge_packs([default_pack(), *packs])
     for duplicate in duplicates:
         origin, _, line = duplicate.question.origin.rpartition(":")
         problems.append(

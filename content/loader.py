@@ -42,14 +42,18 @@ def default_pack() -> Pack:
 
 
 def pack_paths(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories into their markdown packs (sorted, README and LICENSE left out)."""
+    """Expand directories into the markdown packs in them and their subfolders (sorted;
+    README and LICENSE files and hidden folders left out).
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found.extend(
                 p
-                for p in sorted(path.glob(f"*{PACK_SUFFIX}"))
-                if p.is_file() and p.name.lower() not in NOT_PACKS
+                for p in sorted(path.rglob(f"*{PACK_SUFFIX}"))
+                if p.is_file()
+                and p.name.lower() not in NOT_PACKS
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         elif path.is_file():
             found.append(path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Final
 
-from bot.engine.errors import ContentError
+from bot.engine.errors import ContentError, PackProblemsError
 from bot.engine.model import Difficulty, Question, Topic
 from bot.engine.naming import (
     MAX_QUESTION_ID_LENGTH,
@@ -24,6 +24,7 @@ from bot.engine.naming import (
     slugify,
 )
 from content.metadata import (
+    BLOCK_END,
     BLOCK_START,
     PACK_KEYS,
     QUESTION_KEYS,
@@ -51,6 +52,8 @@ OVERVIEW, KEY_CONCEPTS, ADVANCED, SAMPLES = (
     "sample interview questions",
 )
 SEED_SECTIONS: Final = (OVERVIEW, KEY_CONCEPTS, ADVANCED, SAMPLES)
+_SKIPPED: Final = "(skipped)"
+"""The section state after a problem: its lines are passed over, not reported again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,7 @@ class Pack:
 
 
 def parse_pack(text: str, path: str) -> Pack:
-    """Parse one pack file, raising ContentError naming file and line on the first problem."""
+    """Parse one pack file; problems raise PackProblemsError, each naming its file and line."""
     lines = text.splitlines()
     name = PurePath(path).stem
     if any(SEED_TOPIC.match(line) for line in lines) and any(
@@ -153,19 +156,29 @@ class _SeedParser:
         self.section: str | None = None
         self.pending_question: tuple[str, int] | None = None
         self.default_difficulty: Difficulty | None = None
+        self.problems: list[ContentError] = []
 
     def parse(self) -> tuple[list[Topic], list[Question]]:
         index = 0
         while index < len(self.lines):
             raw = self.lines[index]
             number = index + 1
-            if raw.strip().startswith(BLOCK_START):
-                meta, index = read_block(self.path, self.lines, index)
-                self._metadata(meta)
-                continue
-            self._line(raw, number)
-            index += 1
-        self._close_topic(len(self.lines))
+            try:
+                if raw.strip().startswith(BLOCK_START):
+                    meta, index = _read_block_noting(self.path, self.lines, index, self.problems)
+                    if meta is not None:
+                        self._metadata(meta)
+                    continue
+                index += 1
+                self._line(raw, number)
+            except ContentError as problem:  # note it and read on: report them all at once
+                self.problems.append(problem)
+        try:
+            self._close_topic(len(self.lines))
+        except ContentError as problem:
+            self.problems.append(problem)
+        if self.problems:
+            raise PackProblemsError(self.problems)
         return self.topics, self.questions
 
     def _line(self, raw: str, number: int) -> None:
@@ -186,7 +199,10 @@ class _SeedParser:
             return
         if self.topic is None:
             return  # the pack's introduction, before its first topic
+        if self.section == _SKIPPED:
+            return  # the rest of a section already reported as wrong
         if self.section is None:
+            self.section = _SKIPPED
             raise ContentError(self.path, number, "text before the topic's first '### Section'")
         if self.section == OVERVIEW:
             self.topic.overview.append(line.strip())
@@ -200,11 +216,12 @@ class _SeedParser:
             raise ContentError(self.path, number, f"section {name!r} before any '## N. Topic'")
         if name.lower() not in SEED_SECTIONS:
             accepted = ", ".join(s.title() for s in SEED_SECTIONS)
+            self.section = _SKIPPED
             raise ContentError(
                 self.path, number, f"unknown section {name!r} (accepted: {accepted})"
             )
-        self._require_answer()
         self.section = name.lower()
+        self._require_answer()
 
     def _bullet(self, line: str, number: int) -> None:
         assert self.topic is not None
@@ -275,13 +292,14 @@ class _SeedParser:
     def _require_answer(self) -> None:
         if self.pending_question is not None:
             _, line = self.pending_question
+            self.pending_question = None
             raise ContentError(self.path, line, "question **Q:** has no answer '  - **A:** ...'")
 
     def _close_topic(self, number: int) -> None:
+        draft, self.topic = self.topic, None
         self._require_answer()
-        if self.topic is None:
+        if draft is None:
             return
-        draft = self.topic
         if not any(q.topic_id == draft.id for q in self.questions):
             raise ContentError(self.path, draft.line, f"topic {draft.name!r} has no questions")
         self.topics.append(
@@ -294,7 +312,6 @@ class _SeedParser:
                 advanced_topics=tuple(draft.advanced_topics),
             )
         )
-        self.topic = None
 
 
 def _what_is(term: str) -> str:
@@ -320,17 +337,21 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
     topic_name = _name_from_file(name)
     pack_difficulty = Difficulty.INTERVIEW
     questions: list[Question] = []
+    problems: list[ContentError] = []
     index = 0
     while index < len(lines):
         line = lines[index]
         if line.strip().startswith(BLOCK_START):
-            meta, index = read_block(path, lines, index)
-            if questions:
-                questions[-1] = _with_metadata(questions[-1], meta, path)
-            else:
-                check_keys(meta, path, PACK_KEYS, "before the first question")
-                topic_name = meta.topic or topic_name
-                pack_difficulty = meta.difficulty or pack_difficulty
+            meta, index = _read_block_noting(path, lines, index, problems)
+            try:
+                if meta is not None and questions:
+                    questions[-1] = _with_metadata(questions[-1], meta, path)
+                elif meta is not None:
+                    check_keys(meta, path, PACK_KEYS, "before the first question")
+                    topic_name = meta.topic or topic_name
+                    pack_difficulty = meta.difficulty or pack_difficulty
+            except ContentError as problem:  # note it and read on: report them all at once
+                problems.append(problem)
             continue
         match = NUMBERED_QUESTION.match(line)
         index += 1
@@ -345,17 +366,22 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
             answer_lines.append(lines[index].strip())
             index += 1
         answer = _clean(" ".join(answer_lines))
-        if not prompt:
-            raise ContentError(path, heading_line, "question heading has no text")
-        if not answer:
-            raise ContentError(
-                path, heading_line, f"question {prompt!r} has no answer paragraph under it"
-            )
         topic_id = topic_id_for(topic_name)
-        if not topic_id:
-            raise ContentError(
-                path, heading_line, f"topic {topic_name!r} has no letters or digits; name it"
+        if not prompt:
+            problems.append(ContentError(path, heading_line, "question heading has no text"))
+            continue
+        if not answer:
+            problems.append(
+                ContentError(
+                    path, heading_line, f"question {prompt!r} has no answer paragraph under it"
+                )
             )
+            continue
+        if not topic_id:
+            problems.append(
+                ContentError(path, heading_line, f"topic {topic_name!r} has no letters or digits")
+            )
+            break  # every question would say the same
         questions.append(
             Question(
                 id=question_id(topic_id, prompt),
@@ -366,8 +392,36 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
                 origin=f"{path}:{heading_line}",
             )
         )
+    if problems:
+        raise PackProblemsError(problems)
     topic = Topic(id=topic_id_for(topic_name), name=topic_name, full_name=topic_name)
     return [topic], questions
+
+
+def _read_block_noting(
+    path: str, lines: list[str], start: int, problems: list[ContentError]
+) -> tuple[Metadata | None, int]:
+    """Read the metadata block at `start` and the index after it; a malformed block is noted
+    in `problems` and passed over, so reading goes on after it.
+    """
+    try:
+        return read_block(path, lines, start)
+    except ContentError as problem:
+        problems.append(problem)
+        return None, _after_block(lines, start)
+
+
+def _after_block(lines: list[str], start: int) -> int:
+    """The index after the block opening at `start`: past its end, or at the markdown that
+    shows it was never closed.
+    """
+    for index in range(start + 1, len(lines)):
+        text = lines[index].strip()
+        if text == BLOCK_END:
+            return index + 1
+        if text.startswith(("#", "- ", "<!--")):
+            return index
+    return len(lines)
 
 
 def _name_from_file(stem: str) -> str:

@@ -267,6 +267,13 @@ def test_content_dirs_add_packs(db: Path, tmp_path: Path) -> None:
     assert topics["SQS"]["by_difficulty"]["interview"] == 1
 
 
+def test_a_missing_content_dir_is_a_setting_error(db: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "packs-that-are-not-there"
+    result = awsquiz("content", "list", env={"AWSQUIZ_CONTENT_DIRS": str(missing)}, db=db)
+    assert result.returncode == 2
+    assert f"setting AWSQUIZ_CONTENT_DIRS: {missing}: no such file or directory" in result.stderr
+
+
 def test_content_check_names_file_and_line_and_fails(db: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.md"
     bad.write_text("## 1. Foo\n### Key Concepts\n- **A:** fine\n- not a term\n", encoding="utf-8")

@@ -658,3 +658,70 @@ def test_a_topic_without_letters_or_digits_is_refused() -> None:
     error = parse_error("<!-- awsquiz\ntopic: ???\n-->\n### 1. Q?\nA.\n")
     assert error.line == 4
     assert "has no letters or digits" in error.problem
+
+
+def test_check_reports_every_problem_of_a_file_not_only_the_first(tmp_path: Path) -> None:
+    bad = write(
+        tmp_path,
+        "vpc.md",
+        "### 1. What is a subnet?\n\n"
+        "### 2. What is a route table?\nIt routes.\n"
+        "<!-- awsquiz\ncolour: red\n-->\n"
+        "### 3. What is a NAT gateway?\n\n"
+        "### 4. What is a VPC?\nA private network.\n",
+    )
+
+    report = check_packs([bad])
+
+    assert [(p.line, p.message.split(" (")[0]) for p in report.problems] == [
+        (1, "question 'What is a subnet?' has no answer paragraph under it"),
+        (6, "unknown metadata key 'colour'"),
+        (8, "question 'What is a NAT gateway?' has no answer paragraph under it"),
+    ]
+    with pytest.raises(ContentError, match=r"\(and 2 more problems in this file\)"):
+        read_pack(bad)
+
+
+def test_a_seed_pack_reports_a_broken_section_once_and_reads_on(tmp_path: Path) -> None:
+    text = SEED_PACK.replace("### Advanced Topics", "### Advanced Stuff").replace(
+        "  - **A:** Gives instances", "Gives instances"
+    )
+    report = check_packs([write(tmp_path, "networking.md", text)])
+
+    messages = [p.message for p in report.problems]
+    assert len(messages) == 3  # the unknown section once, not once per bullet under it
+    assert messages[0].startswith("unknown section 'Advanced Stuff'")
+    assert "expected '- **Q:** question'" in messages[1]
+    assert "has no answer" in messages[2]
+
+
+def test_check_looks_into_subfolders_and_flags_a_folder_without_packs(tmp_path: Path) -> None:
+    write(tmp_path, "vpc.md", "### 1. What is a VPC?\nA private network.\n")
+    (tmp_path / "compute").mkdir()
+    write(tmp_path / "compute", "batch.md", "### 1. What is AWS Batch?\nBatch jobs.\n")
+    (tmp_path / ".git").mkdir()
+    write(tmp_path / ".git", "notes.md", "### 1. Hidden?\nNot a pack.\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    report = check_packs([tmp_path, empty])
+
+    assert sorted(pack.name for pack in report.packs) == ["batch", "vpc"]
+    assert [(p.path, p.message) for p in report.problems] == [
+        (str(empty), "no .md packs in this folder")
+    ]
+
+
+def test_check_finds_a_question_that_repeats_one_of_the_default_pack(tmp_path: Path) -> None:
+    repeated = next(q for q in default_pack().questions if q.id.startswith("ecs/"))
+    slug = repeated.id.split("/", 1)[1]
+    text = (
+        "<!-- awsquiz\ntopic: Amazon ECS\n-->\n"
+        f"### 1. {repeated.prompt}\nMy own answer.\n<!-- awsquiz\nid: ecs/{slug}\n-->\n"
+    )
+
+    report = check_packs([write(tmp_path, "mine.md", text)])
+
+    (problem,) = report.problems
+    assert problem.message.startswith(f"duplicate question id {repeated.id!r}")
+    assert DEFAULT_PACK_NAME in problem.message

@@ -44,6 +44,19 @@ class ContentError(AwsquizError):
         super().__init__(f"{path}:{line}: {problem}")
 
 
+class PackProblemsError(ContentError):
+    """Every problem found in one pack file; it reads as the first, with a count of the rest."""
+
+    def __init__(self, problems: Sequence[ContentError]) -> None:
+        if not problems:
+            raise ValueError("PackProblemsError needs at least one problem")
+        self.problems = tuple(problems)
+        first = self.problems[0]
+        more = len(self.problems) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''} in this file)" if more else ""
+        super().__init__(first.path, first.line, first.problem + suffix)
+
+
 class UnknownTopicError(AwsquizError):
     """A topic name matched none of the loaded topics."""
 
