@@ -32,6 +32,8 @@ MAPPING_BINS: Final = 10
 sys.path.insert(0, str(REPO_ROOT))
 
 from bot.engine.grading import Grader  # noqa: E402
+from bot.engine.grading.analysis import forget_words  # noqa: E402
+from bot.engine.grading.reference import analyse_reference  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,22 +226,42 @@ def grades_per_second(grade: Callable[[MohlerRow], object], rows: Sequence[Mohle
     return len(rows) / best
 
 
+def first_sight_per_second(grader: Grader, rows: Sequence[MohlerRow]) -> float:
+    """Throughput of one pass in which every answer word is new to the grader's caches.
+
+    References are analysed beforehand, as the bot does at start; their typo caches start
+    empty. This is what a stream of fresh answers costs.
+    """
+    best = math.inf
+    for _ in range(SPEED_ROUNDS):
+        analyse_reference.cache_clear()
+        forget_words()
+        for row in rows:
+            grader.grade("", row.reference, question=row.question)
+        started = time.perf_counter()
+        for row in rows:
+            grader.grade(row.answer, row.reference, question=row.question)
+        best = min(best, time.perf_counter() - started)
+    return len(rows) / best
+
+
 def bench_speed(grader: Grader, rows: Sequence[MohlerRow]) -> None:
-    """Print grades/s with warm references next to the naive baseline timed in this run."""
-    for row in rows:  # warm the reference cache: the bot grades many answers per question
-        grader.grade("", row.reference, question=row.question)
-    ours = grades_per_second(
+    """Print grades/s for fresh and for repeated answers next to the naive baseline."""
+    fresh = first_sight_per_second(grader, rows)
+    warm = grades_per_second(
         lambda row: grader.grade(row.answer, row.reference, question=row.question), rows
     )
     naive = grades_per_second(lambda row: naive_overlap(row.answer, row.reference), rows)
+    print(f"Speed over {len(rows)} Mohler answers (one core, references analysed first):")
     print(
-        f"Speed over {len(rows)} Mohler answers (one core, references warm, best of "
-        f"{SPEED_ROUNDS}):"
+        f"  grader, every answer word new   {fresh:,.0f} grades/s   ratio {fresh / naive:.3f}"
+        f"   (best of {SPEED_ROUNDS})"
     )
     print(
-        f"  grader {ours:,.0f} grades/s   naive baseline {naive:,.0f} grades/s   "
-        f"ratio {ours / naive:.3f}"
+        f"  grader, answers seen before     {warm:,.0f} grades/s   ratio {warm / naive:.3f}"
+        f"   (best of {SPEED_ROUNDS})"
     )
+    print(f"  naive baseline (token sets)     {naive:,.0f} grades/s   (best of {SPEED_ROUNDS})")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

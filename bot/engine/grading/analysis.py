@@ -7,11 +7,19 @@ from typing import Final, NamedTuple
 
 from bot.engine.grading.aliases import AliasMatcher
 from bot.engine.grading.negation import NEGATIVE_STEMS
-from bot.engine.grading.text import CLAUSE_BREAKS, NEGATORS, SCOPE_BREAKERS, STOPWORDS, stem
+from bot.engine.grading.text import (
+    CLAUSE_BREAKS,
+    NEGATORS,
+    SCOPE_BREAKERS,
+    STOPWORDS,
+    clear_stem_cache,
+    stem,
+)
 
 NEGATION_SCOPE: Final = 1
 """How many content units after a negator it negates: the next one ("not connected"), since
-negating a whole clause would flip nouns the sentence never denied ("not in a closed path")."""
+negating a whole clause would flip nouns the sentence never denied ("not in a public
+subnet" denies "public", not "subnet")."""
 
 # "no longer" negates like "no"; "not only ... but also" does not negate at all.
 _NEGATION_TAILS: Final = frozenset({"longer"})
@@ -100,6 +108,12 @@ def _word_info(word: str) -> _WordInfo:
         _word_cache.clear()
     _word_cache[word] = info
     return info
+
+
+def forget_words() -> None:
+    """Drop every cached word analysis and stem (a benchmark's cold start; memory)."""
+    _word_cache.clear()
+    clear_stem_cache()
 
 
 def scan(words: list[str], matcher: AliasMatcher, *, content_only: bool = False) -> list[Unit]:

@@ -63,6 +63,7 @@ SCOPE_BREAKERS: Final = word_set(
 )
 """Words that start a new clause, ending any negation scope before them."""
 
+# The C stemmer of PyStemmer when it is installed (a dependency), else the pure Python one.
 _stemmer = snowballstemmer.stemmer("english")
 _stem_cache: dict[str, str] = {}
 
@@ -115,3 +116,8 @@ def stem(word: str) -> str:
             _stem_cache.clear()
         _stem_cache[word] = cached
     return cached
+
+
+def clear_stem_cache() -> None:
+    """Forget the cached stems."""
+    _stem_cache.clear()
