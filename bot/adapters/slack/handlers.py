@@ -228,42 +228,48 @@ class SlackHandlers:
     ) -> None:
         """Hint: in an interview DM it helps the interview; elsewhere the open question."""
         await ack()
-        user = _user(body)
-        interviews = self.services.interviews
-        in_interview = await self._in_interview_dm(body, user)
-        try:
-            if in_interview:
-                answers = [await interviews.hint(user)]
-            else:
-                answers = [await self.services.quiz.hint(user)]
-        except InterviewExpiredError as error:
-            answers = [error.summary]
-        except AwsquizError as error:
-            answers = [replies.error(str(error))]
-        ended = in_interview and not await interviews.is_active(user)
-        await self._answer_button(client, respond, body, answers, in_interview=in_interview)
-        if ended:
-            await self._refresh_home(client, user)
+
+        async def in_interview(user: UserRef) -> list[Reply]:
+            return [await self.services.interviews.hint(user)]
+
+        async def on_question(user: UserRef) -> list[Reply]:
+            return [await self.services.quiz.hint(user)]
+
+        await self._interview_or_question_button(client, respond, body, in_interview, on_question)
 
     async def on_skip_button(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
     ) -> None:
         """Skip: drop the question and show its reference answer."""
         await ack()
+
+        async def on_question(user: UserRef) -> list[Reply]:
+            return [await self.services.quiz.skip(user)]
+
+        await self._interview_or_question_button(
+            client, respond, body, self.services.interviews.skip, on_question
+        )
+
+    async def _interview_or_question_button(
+        self,
+        client: AsyncWebClient,
+        respond: Respond,
+        body: dict[str, Any],
+        in_interview: Callable[[UserRef], Awaitable[list[Reply]]],
+        on_question: Callable[[UserRef], Awaitable[list[Reply]]],
+    ) -> None:
+        """A Hint or Skip press: the interview's in its DM, the open question's elsewhere."""
         user = _user(body)
         interviews = self.services.interviews
-        in_interview = await self._in_interview_dm(body, user)
+        interviewing = await self._in_interview_dm(body, user)
         try:
-            if in_interview:
-                answers = await interviews.skip(user)
-            else:
-                answers = [await self.services.quiz.skip(user)]
+            answers = await (in_interview if interviewing else on_question)(user)
         except InterviewExpiredError as error:
             answers = [error.summary]
         except AwsquizError as error:
             answers = [replies.error(str(error))]
-        ended = in_interview and not await interviews.is_active(user)
-        await self._answer_button(client, respond, body, answers, in_interview=in_interview)
+        ended = interviewing and not await interviews.is_active(user)
+        await self._answer_button(client, respond, body, answers, in_interview=interviewing)
         if ended:
             await self._refresh_home(client, user)
 
