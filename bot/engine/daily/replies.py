@@ -58,7 +58,8 @@ def not_subscribed() -> Reply:
     """Say the channel has no daily question."""
     return Reply(
         title="No daily question here",
-        text="An admin can turn it on with `daily on HH:MM Area/City`.",
+        text="An admin can turn it on with a post time (HH:MM) and a timezone (Area/City); "
+        "`help` shows how.",
     )
 
 
