@@ -33,6 +33,7 @@ class _ClaimRequest:
     closes_at: datetime
     now: datetime
     lease: timedelta
+    shared: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,13 +169,15 @@ class SqlDailyStore(SqlStoreBase):
         closes_at: datetime,
         now: datetime,
         lease: timedelta,
+        *,
+        shared: bool = False,
     ) -> DailyPost | None:
         """Like claim_post, with the question chosen in the same transaction: `choose` gets the
-        ids claimed in the channel so far (newest first) and the ids the workspace's channels
-        have for that date, claims of the same batch included.
+        ids claimed in the channel so far (newest first) and, when `shared`, the ids the
+        workspace's channels have for that date, claims of the same batch included.
         """
         return await self._claims.submit(
-            _ClaimRequest(channel, local_date, choose, closes_at, now, lease)
+            _ClaimRequest(channel, local_date, choose, closes_at, now, lease, shared)
         )
 
     async def _claim_batch(self, requests: list[_ClaimRequest]) -> list[DailyPost | None]:
@@ -194,7 +197,9 @@ class SqlDailyStore(SqlStoreBase):
             )
             .order_by(DailyPostRow.local_date.desc())
         )
-        days = {_WorkspaceDay.of(request) for request in requests}
+        # Only shared choices read the workspace's day: in a big workspace that is every
+        # channel's claim so far, too much to read for choices that do not use it.
+        days = {_WorkspaceDay.of(request) for request in requests if request.shared}
         today_query = (
             select(
                 DailyPostRow.platform,
@@ -216,7 +221,7 @@ class SqlDailyStore(SqlStoreBase):
                     row.question_id
                 )
             workspace_today: dict[_WorkspaceDay, list[str]] = defaultdict(list)
-            for same_day in await session.execute(today_query):
+            for same_day in await session.execute(today_query) if days else ():
                 day = _WorkspaceDay(same_day.platform, same_day.workspace, same_day.local_date)
                 workspace_today[day].append(same_day.question_id)
             claimed: dict[_ClaimRequest, DailyPost | None] = {}

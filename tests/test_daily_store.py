@@ -384,7 +384,10 @@ async def test_a_claim_sees_the_questions_its_workspace_has_that_day_batch_inclu
     rooms = [ChannelRef("slack", "T1", f"C{n}") for n in range(1, 4)]
     # Submitted together, so they share one batch (one transaction).
     await asyncio.gather(
-        *(store.claim_next_post(r, DAY, choose_for(r), CLOSES, NOW, LEASE) for r in rooms)
+        *(
+            store.claim_next_post(r, DAY, choose_for(r), CLOSES, NOW, LEASE, shared=True)
+            for r in rooms
+        )
     )
 
     assert seen == {

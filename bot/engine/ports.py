@@ -192,10 +192,13 @@ class DailyStore(Protocol):
         closes_at: datetime,
         now: datetime,
         lease: timedelta,
+        *,
+        shared: bool = False,
     ) -> DailyPost | None:
         """Like claim_post, with the question chosen by `choose` in the same transaction as the
-        claim: from the ids already claimed in the channel (newest first) and the questions the
-        workspace's channels have for that date (claims made in the same batch included).
+        claim: from the ids already claimed in the channel (newest first) and, when `shared`,
+        the questions the workspace's channels have for that date (claims made in the same
+        batch included; otherwise `choose` gets none).
         """
         ...
 

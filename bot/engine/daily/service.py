@@ -275,7 +275,13 @@ class DailyService:
             zone = parse_timezone(subscription.timezone)
             closing = closes_at(scheduled, subscription.post_time, zone, subscription.answer_window)
             post = await self.store.claim_next_post(
-                subscription.channel, day, choose, closing, now, self.config.lease
+                subscription.channel,
+                day,
+                choose,
+                closing,
+                now,
+                self.config.lease,
+                shared=self.config.shared_question,
             )
             if post is None:
                 return Outcome.ALREADY_CLAIMED
@@ -357,11 +363,10 @@ class DailyService:
         rng = random.Random(f"{subscription.channel}/{day.isoformat()}")
         pool = self._pool(subscription.topics, _pick_level(subscription.difficulty_mix, rng))
         in_pool = {q.id for q in pool}
-        shared = self.config.shared_question
 
         def choose(posted: Sequence[str], workspace_today: Sequence[str]) -> str:
             already = set(posted)
-            for question_id in workspace_today if shared else ():
+            for question_id in workspace_today:
                 if question_id in in_pool and question_id not in already:
                     return question_id
             return freshest(pool, posted, rng, 1)[0].id
