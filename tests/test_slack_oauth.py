@@ -24,6 +24,7 @@ from slack_double import (
     USER_ID,
     SlackDouble,
     block_actions,
+    post_event,
     post_interaction,
     post_slash_command,
     serve_bolt_http,
@@ -319,6 +320,63 @@ async def test_client_for_reuses_a_client_per_team_and_refuses_uninstalled_teams
     with pytest.raises(ChatPostError, match=STRANGER_TEAM) as refused:
         await clients(STRANGER_TEAM)
     assert refused.value.transient is False
+
+
+async def _subscribe_and_install(rig: Rig) -> None:
+    await rig.install()
+    admin = UserRef("slack", TEAM_ID, USER_ID, "Ada")
+    await rig.services.daily.subscribe(
+        ROOM, actor=admin, is_admin=True, post_time="09:00", timezone="UTC"
+    )
+
+
+async def test_an_uninstalled_workspace_is_forgotten_and_its_daily_question_stops(
+    rig: Rig,
+) -> None:
+    await _subscribe_and_install(rig)
+    elsewhere = ChannelRef("slack", STRANGER_TEAM, "C0OTHER")
+    await rig.services.daily.subscribe(
+        elsewhere,
+        actor=UserRef("slack", STRANGER_TEAM, "U0B", "Bo"),
+        is_admin=True,
+        post_time="09:00",
+        timezone="UTC",
+    )
+
+    delivery = await post_event(
+        rig.events_url, SIGNING_SECRET, {"type": "app_uninstalled"}, event_id="Ev0UNINSTALL"
+    )
+
+    assert delivery.status == 200
+    await _eventually_off(rig, ROOM)
+    assert await rig.installations().async_find_bot(enterprise_id=None, team_id=TEAM_ID) is None
+    kept = await rig.services.store.subscription(ROOM)
+    assert kept is not None
+    assert kept.post_time.hour == 9  # kept for a reinstall
+    other = await rig.services.store.subscription(elsewhere)
+    assert other is not None
+    assert other.enabled  # another workspace is not touched
+
+
+async def test_a_revoked_bot_token_stops_the_daily_question(rig: Rig) -> None:
+    await _subscribe_and_install(rig)
+    event = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [BOT_USER_ID]}}
+
+    delivery = await post_event(rig.events_url, SIGNING_SECRET, event, event_id="Ev0REVOKED")
+
+    assert delivery.status == 200
+    await _eventually_off(rig, ROOM)
+    assert await rig.installations().async_find_bot(enterprise_id=None, team_id=TEAM_ID) is None
+
+
+async def _eventually_off(rig: Rig, channel: ChannelRef) -> None:
+    """Events are handled after the ack: wait (briefly) for the subscription to turn off."""
+    async with asyncio.timeout(5):
+        while True:
+            subscription = await rig.services.store.subscription(channel)
+            if subscription is not None and not subscription.enabled:
+                return
+            await asyncio.sleep(0.02)
 
 
 # -- settings ----------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -149,8 +150,39 @@ def build_app(
         max_answer_chars=settings.awsquiz_max_answer_chars,
     )
     SlackHandlers(services, options).register(app)
+    _forget_removed_workspaces(app, services, mode)
     _tell_admins_of_refused_posts(services)
     return app
+
+
+def _forget_removed_workspaces(app: AsyncApp, services: Services, mode: SlackMode) -> None:
+    """When a workspace uninstalls the app or revokes its bot token, its daily questions stop
+    (each post would only fail) and, under OAuth, its installation is deleted.
+    """
+    revocations = (
+        AsyncTokenRevocationListeners(installation_store(mode.oauth, services.store.engine))
+        if mode.oauth is not None
+        else None
+    )
+
+    async def stop_daily(team_id: str, why: str) -> None:
+        stopped = await services.daily.stop_workspace(PLATFORM, team_id)
+        log.info("slack %s: %s; %d daily questions turned off", team_id, why, stopped)
+
+    async def on_uninstalled(context: AsyncBoltContext) -> None:
+        if revocations is not None:
+            await revocations.handle_app_uninstalled_events(context)
+        if context.team_id:
+            await stop_daily(context.team_id, "the app was uninstalled")
+
+    async def on_tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if revocations is not None:
+            await revocations.handle_tokens_revoked_events(event, context)
+        if event.get("tokens", {}).get("bot") and context.team_id:
+            await stop_daily(context.team_id, "its bot token was revoked")
+
+    app.event("app_uninstalled")(on_uninstalled)
+    app.event("tokens_revoked")(on_tokens_revoked)
 
 
 def _tell_admins_of_refused_posts(services: Services) -> None:

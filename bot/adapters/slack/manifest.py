@@ -24,7 +24,8 @@ BOT_SCOPES: Final = (
     "channels:read",
     "groups:read",
 )
-BOT_EVENTS: Final = ("app_home_opened", "message.im")
+# app_uninstalled and tokens_revoked: a workspace that removes the app stops its daily posts.
+BOT_EVENTS: Final = ("app_home_opened", "message.im", "app_uninstalled", "tokens_revoked")
 
 
 class DisplayInformation(TypedDict):

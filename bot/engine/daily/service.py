@@ -163,6 +163,20 @@ class DailyService:
         await self._changed(stopped)
         return daily_replies.turned_off()
 
+    async def stop_workspace(self, platform: str, workspace: str) -> int:
+        """Turn off every daily question of a workspace that removed the bot (settings kept,
+        for a reinstall); return how many were on. The platform said so: no admin check.
+        """
+        stopped = 0
+        for subscription in await self.store.subscriptions(
+            platform=platform, workspace=workspace, enabled_only=True
+        ):
+            off = replace(subscription, enabled=False, updated_at=self.clock.now())
+            await self.store.save_subscription(off)
+            await self._changed(off)
+            stopped += 1
+        return stopped
+
     async def status(self, channel: ChannelRef) -> Reply:
         """Describe the channel's subscription."""
         current = await self.store.subscription(channel)
