@@ -215,6 +215,8 @@ def test_manifest_scopes_events_and_app_home() -> None:
     assert set(app["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "message.im",
+        "app_uninstalled",
+        "tokens_revoked",
     }
     assert app["features"]["app_home"] == {
         "home_tab_enabled": True,
