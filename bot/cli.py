@@ -90,12 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     levels = [d.value for d in Difficulty]
 
     practice = commands.add_parser("practice", help="answer questions in the terminal")
-    practice.add_argument("--topic", "-t", help="topic name, loosely matched (e.g. lambda, sfn)")
+    practice.add_argument(
+        "--topic", "-t", type=_topic_name, help="topic name, loosely matched (e.g. lambda, sfn)"
+    )
     practice.add_argument("--difficulty", "-d", choices=levels)
     practice.set_defaults(handler=_practice)
 
     interview = commands.add_parser("interview", help="a mock interview (resumes if one is open)")
-    interview.add_argument("--topic", "-t", action="append", default=[], dest="topics")
+    interview.add_argument(
+        "--topic", "-t", action="append", default=[], dest="topics", type=_topic_name
+    )
     interview.add_argument("--questions", "-n", type=int, default=DEFAULT_QUESTIONS)
     interview.set_defaults(handler=_interview)
 
@@ -165,6 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.set_defaults(handler=_discord_sync)
     return parser
+
+
+def _topic_name(text: str) -> str:
+    """A --topic value: blank would silently mean every topic, so it is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "give a topic name, e.g. lambda (leave --topic out for all)"
+        )
+    return text
 
 
 def console_user() -> UserRef:
@@ -258,9 +271,10 @@ def _grade_one(grader: Grader, catalog: Catalog | None, request: dict[str, Any])
             aliases=item.aliases,
         )
     else:
-        grade = grader.grade(
-            answer, _text(request, "reference"), question=str(request.get("question", ""))
-        )
+        reference = _text(request, "reference")
+        if not reference.strip():
+            raise ValueError("'reference' is empty: there is nothing to grade against")
+        grade = grader.grade(answer, reference, question=str(request.get("question", "")))
     return _grade_json(grade)
 
 

@@ -234,6 +234,19 @@ def test_grade_reads_json_lines_and_reports_bad_lines_in_place(db: Path) -> None
     assert "ecs/no-such-question" in out[4]["error"]
 
 
+def test_a_blank_topic_or_reference_is_refused_not_taken_for_all(db: Path) -> None:
+    blank = awsquiz("practice", "--topic", " ", db=db)
+    assert blank.returncode == 2
+    assert "give a topic name" in blank.stderr
+
+    graded = awsquiz("grade", stdin='{"reference": " ", "answer": "binpack"}\n', db=db)
+    assert graded.returncode == 1
+    assert json.loads(graded.stdout) == {
+        "line": 1,
+        "error": "'reference' is empty: there is nothing to grade against",
+    }
+
+
 def test_grade_reads_a_file_argument(db: Path, tmp_path: Path) -> None:
     source = tmp_path / "answers.jsonl"
     line = {"question_id": "s3/versioning", "answer": "Track object changes over time"}
