@@ -854,6 +854,22 @@ async def test_a_leaderboard_shows_only_its_own_workspace(rig: Rig) -> None:
     assert "alice" not in text_of(other_board).lower()
 
 
+async def test_leaderboard_here_ranks_only_answers_given_in_this_channel(rig: Rig) -> None:
+    for channel_id in ("C0OTHER", "C0OTHER", "C0HERE"):
+        await rig.command("ask s3", channel_id=channel_id)
+        opened = await rig.services.store.open_question(ALICE)
+        assert opened is not None
+        reference = rig.services.catalog.question(opened.question_id).reference
+        await rig.command(f"answer {reference}", channel_id=channel_id)
+
+    [workspace] = await rig.command("leaderboard all")
+    [here] = await rig.command("leaderboard all here", channel_id="C0HERE")
+
+    assert "3 answers" in text_of(workspace)
+    assert "Leaderboard · all time · this channel" in text_of(here)
+    assert "1 answer " in text_of(here)
+
+
 async def test_a_button_on_an_interview_left_idle_shows_that_it_expired(rig: Rig) -> None:
     await rig.command("interview lambda 2")
     await rig.double.wait_for("chat.postMessage", count=2)

@@ -64,6 +64,8 @@ def fake_is_topic(phrase: str) -> bool:
         ("leaderboard Month", Leaderboard("month")),
         ("leaderboard all time", Leaderboard("all")),
         ("leaderboard fortnight", Leaderboard("fortnight")),
+        ("leaderboard here", Leaderboard("week", here=True)),
+        ("leaderboard all time channel", Leaderboard("all", here=True)),
         ("interview", Interview()),
         ("interview 3", Interview((), 3)),
         ("interview lambda, s3 3", Interview(("lambda", "s3"), 3)),

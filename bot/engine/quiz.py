@@ -239,7 +239,8 @@ class QuizService:
         rows = await self.store.leaderboard(
             platform, workspace, since=since, channel=channel, limit=LEADERBOARD_SIZE
         )
-        return replies.leaderboard(rows, PERIOD_LABELS[period])
+        label = PERIOD_LABELS[period] + (" · this channel" if channel is not None else "")
+        return replies.leaderboard(rows, label)
 
     def topics(self) -> Reply:
         """List the loaded topics."""

@@ -13,6 +13,8 @@ from bot.engine.quiz import Period
 
 DIFFICULTIES: Final = frozenset(d.value for d in Difficulty)
 ALL_TIME_WORDS: Final = frozenset({"all", "alltime", "all-time", "all time", "ever"})
+CHANNEL_WORDS: Final = frozenset({"here", "channel"})
+"""A last word of `leaderboard` that narrows it to this channel."""
 MAX_TOPIC_WORDS: Final = 6
 """The longest topic phrase tried when splitting interview topics (bounds is_topic calls)."""
 MAX_SPLIT_WORDS: Final = 40
@@ -65,9 +67,12 @@ class Stats:
 
 @dataclass(frozen=True, slots=True)
 class Leaderboard:
-    """Show the leaderboard of a period (a word for the engine's parse_period)."""
+    """Show the leaderboard of a period (a word for the engine's parse_period), of the whole
+    workspace or, with `here`, of this channel only.
+    """
 
     period: str = Period.WEEK.value
+    here: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +131,8 @@ HELP_TEXT: Final = """\
 • `/awsquiz hint` reveal a key concept (costs points) · `/awsquiz skip` see the reference answer
 • `/awsquiz topics` list the topics
 • `/awsquiz stats [@someone]` your statistics, or someone else's
-• `/awsquiz leaderboard [week|month|all]` the ranking (default: week)
+• `/awsquiz leaderboard [week|month|all] [here]` the ranking (default: week, whole \
+workspace; `here`: this channel only)
 • `/awsquiz interview [topics] [n]` a mock interview in direct messages, \
 e.g. `/awsquiz interview lambda, s3 5`
 • `/awsquiz daily on HH:MM [Area/City]` a daily question in this channel, \
@@ -198,13 +204,14 @@ def _stats(escaped: str) -> Stats | Help:
 
 
 def _leaderboard(words: Sequence[str]) -> Leaderboard:
-    phrase = " ".join(words).lower()
+    here = bool(words) and words[-1].lower() in CHANNEL_WORDS
+    phrase = " ".join(words[:-1] if here else words).lower()
     if not phrase:
-        return Leaderboard()
+        return Leaderboard(here=here)
     if phrase in ALL_TIME_WORDS:
-        return Leaderboard(Period.ALL.value)
+        return Leaderboard(Period.ALL.value, here)
     # Anything else goes to the engine, whose parse_period lists the choices.
-    return Leaderboard(phrase)
+    return Leaderboard(phrase, here)
 
 
 def _interview(words: Sequence[str], is_topic: Callable[[str], bool]) -> Interview:

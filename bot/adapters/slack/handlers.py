@@ -153,8 +153,12 @@ class SlackHandlers:
                 # A readable title: the member's Slack display name, not their id.
                 profile = await self._profile(client, UserRef(PLATFORM, user.workspace, other))
                 return [await quiz.stats(UserRef(PLATFORM, user.workspace, other, _name(profile)))]
-            case commands.Leaderboard(period=period):
-                return [await quiz.leaderboard(PLATFORM, user.workspace, parse_period(period))]
+            case commands.Leaderboard(period=period, here=here):
+                scope = channel.channel if here else None
+                board = quiz.leaderboard(
+                    PLATFORM, user.workspace, parse_period(period), channel=scope
+                )
+                return [await board]
             case commands.Interview(topics=topics, questions=questions):
                 return await self._start_interview(client, user, topics, questions)
             case commands.DailyOn(time=at, timezone=zone):
