@@ -94,13 +94,17 @@ class SqlStoreBase:
     async def _insert_attempts(
         self, session: AsyncSession, rows: Sequence[tuple[int, NewAttempt]]
     ) -> list[Attempt]:
-        """Insert many graded answers in one statement (executemany), ids in input order."""
+        """Insert many graded answers of distinct users in one statement, ids in input order."""
         if not rows:
             return []
-        statement = insert(AttemptRow).returning(AttemptRow.id, sort_by_parameter_order=True)
+        if len({pk for pk, _ in rows}) != len(rows):
+            raise ValueError("one attempt per user in a batch: ids are matched back by user")
+        # Ids are matched by user_id, not by RETURNING order: SQLite does not promise that
+        # order, so sort_by_parameter_order made SQLAlchemy send one INSERT per row.
+        statement = insert(AttemptRow).returning(AttemptRow.user_id, AttemptRow.id)
         result = await session.execute(statement, [attempt_values(pk, a) for pk, a in rows])
-        ids = result.scalars().all()
-        return [stored_attempt(i, attempt) for i, (_, attempt) in zip(ids, rows, strict=True)]
+        ids: dict[int, int] = dict(result.all())
+        return [stored_attempt(ids[pk], attempt) for pk, attempt in rows]
 
     async def _user_keys(
         self, session: AsyncSession, users: Iterable[UserRef]

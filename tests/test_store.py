@@ -727,3 +727,20 @@ async def test_a_failing_grade_fails_only_its_own_answer_in_a_shared_batch(
     assert all(
         r is not None and not isinstance(r, Exception) for i, r in enumerate(results) if i != 3
     )
+
+
+async def test_answers_sharing_a_batch_each_get_their_own_stored_attempt(store: SqlStore) -> None:
+    users = [UserRef("slack", "T1", f"UC{i}", f"c{i}") for i in range(25)]
+    for user in users:
+        await store.set_open_question(user, open_q("ecs-1"))
+
+    def attempt_for(user: UserRef, score: int) -> Callable[[OpenQuestion], NewAttempt]:
+        return lambda opened: new_attempt(user, score=score, question_id=opened.question_id)
+
+    results = await asyncio.gather(
+        *(store.answer_open_question(u, attempt_for(u, i)) for i, u in enumerate(users))
+    )
+    for index, (user, result) in enumerate(zip(users, results, strict=True)):
+        assert result is not None
+        assert (result.user, result.score) == (user, index)
+        assert [(a.id, a.score) for a in await store.attempts(user)] == [(result.id, index)]
