@@ -16,6 +16,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
     type_coerce,
     update,
 )
@@ -170,7 +171,7 @@ class SqlStore(SqlDailyStore):
                 return results
             taken = await session.execute(
                 delete(OpenQuestionRow)
-                .where(or_(*(_open_question_is(requests[i], pk) for pk, i in first_of.items())))
+                .where(_open_questions_answered(requests, first_of))
                 .returning(
                     OpenQuestionRow.user_id,
                     OpenQuestionRow.question_id,
@@ -429,12 +430,23 @@ class _AnswerRequest:
     question_id: str | None
 
 
-def _open_question_is(request: _AnswerRequest, user_pk: int) -> ColumnElement[bool]:
-    """The user's open question, if it is the one the answer is for."""
-    condition = OpenQuestionRow.user_id == user_pk
-    if request.question_id is not None:
-        condition = and_(condition, OpenQuestionRow.question_id == request.question_id)
-    return condition
+def _open_questions_answered(
+    requests: Sequence[_AnswerRequest], first_of: dict[int, int]
+) -> ColumnElement[bool]:
+    """The open questions of the users `first_of` maps (user key -> request index), each only
+    if it is the one its answer is for (when the answer names one).
+
+    Two IN lists whatever the batch size, where an OR per answer made a new statement to build
+    and compile for each size of batch.
+    """
+    any_question = [pk for pk, i in first_of.items() if requests[i].question_id is None]
+    named = [(pk, q) for pk, i in first_of.items() if (q := requests[i].question_id) is not None]
+    conditions: list[ColumnElement[bool]] = []
+    if any_question:
+        conditions.append(OpenQuestionRow.user_id.in_(any_question))
+    if named:
+        conditions.append(tuple_(OpenQuestionRow.user_id, OpenQuestionRow.question_id).in_(named))
+    return or_(*conditions)
 
 
 def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:

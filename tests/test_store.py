@@ -744,3 +744,27 @@ async def test_answers_sharing_a_batch_each_get_their_own_stored_attempt(store: 
         assert result is not None
         assert (result.user, result.score) == (user, index)
         assert [(a.id, a.score) for a in await store.attempts(user)] == [(result.id, index)]
+
+
+async def test_a_shared_batch_checks_each_named_question_on_its_own(store: SqlStore) -> None:
+    named, stale, unnamed = (UserRef("slack", "T1", f"UD{i}", f"d{i}") for i in range(3))
+    for user in (named, stale, unnamed):
+        await store.set_open_question(user, open_q("s3-2"))
+
+    def attempt_for(user: UserRef) -> Callable[[OpenQuestion], NewAttempt]:
+        return lambda opened: new_attempt(user, question_id=opened.question_id)
+
+    results = await asyncio.gather(
+        store.answer_open_question(named, attempt_for(named), question_id="s3-2"),
+        store.answer_open_question(stale, attempt_for(stale), question_id="ecs-1"),
+        store.answer_open_question(unnamed, attempt_for(unnamed)),
+    )
+    answered_named, answered_stale, answered_unnamed = results
+    assert answered_named is not None
+    assert answered_named.user == named
+    assert answered_stale is None
+    assert answered_unnamed is not None
+    assert answered_unnamed.user == unnamed
+    assert await store.open_question(stale) == open_q("s3-2")  # its newer question is kept
+    assert await store.open_question(named) is None
+    assert await store.open_question(unnamed) is None
