@@ -211,6 +211,15 @@ def test_forty_fields_keep_within_limits_and_say_more_is_hidden() -> None:
     assert all(f.inline for f in full.fields)
 
 
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("", 0), ("plain", 5), ("é·バ", 3), ("🚀", 2), ("a🚀b🚀", 6), ("\ud800x", 2)],
+)
+def test_units_count_utf16_code_units(text: str, count: int) -> None:
+    # Discord counts UTF-16: a character beyond the BMP is two, a lone surrogate one.
+    assert render.units(text) == count
+
+
 def test_truncation_never_splits_an_escape() -> None:
     for raw in ("*" * 5000, "a" + "_" * 5000, "🚀" * 5000, "@here " * 1000):
         text = render.embed(Reply(title="t", text=raw)).description or ""

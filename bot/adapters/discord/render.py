@@ -125,7 +125,10 @@ def cut(text: str, limit: int) -> str:
 
 def units(text: str) -> int:
     """Length in UTF-16 code units: never less than Discord's count, so limits always hold."""
-    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+    if text.isascii():  # the usual case, and a check done in C
+        return len(text)
+    # Two bytes per unit; surrogatepass counts a lone surrogate as the one unit it is.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _field_value(field: Field, limit: int) -> str:
