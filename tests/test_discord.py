@@ -1147,3 +1147,30 @@ async def test_discord_sync_logs_in_syncs_and_closes(
     assert [command.name for command in synced] == ["awsquiz"]
     assert client.is_closed()
     assert double.gateway_connections == 0
+
+
+async def test_leaderboard_of_this_channel_ranks_only_the_answers_given_in_it(rig: Rig) -> None:
+    await answer_a_question(rig, channel_id=OTHER_CHANNEL_ID)
+    await answer_a_question(rig)  # in CHANNEL_ID
+
+    (server,) = await rig.command("leaderboard", {"period": "all"})
+    (here,) = await rig.command("leaderboard", {"period": "all", "scope": "channel"})
+
+    assert "2 answers" in json.dumps(embed_of(server))
+    assert "this channel" in embed_of(here)["title"]
+    assert "1 answer " in json.dumps(embed_of(here))
+
+
+async def test_a_server_that_removes_the_bot_stops_its_daily_question(rig: Rig) -> None:
+    await subscribe(rig)
+
+    await rig.double.dispatch("GUILD_DELETE", {"id": str(GUILD_ID)})  # no "unavailable": removed
+
+    async with asyncio.timeout(5):
+        while True:
+            kept = await rig.services.store.subscription(ROOM)
+            assert kept is not None
+            if not kept.enabled:
+                break
+            await asyncio.sleep(0.02)
+    assert kept.post_time.hour == 9  # the settings stay for when the bot is added back

@@ -21,7 +21,7 @@ from discord.http import Route
 from bot.adapters.discord import components
 from bot.adapters.discord.boundary import answer_unexpected
 from bot.adapters.discord.commands import build_group
-from bot.adapters.discord.handlers import DiscordHandlers
+from bot.adapters.discord.handlers import PLATFORM, DiscordHandlers
 from bot.engine.errors import SettingsError
 from bot.settings import Settings
 
@@ -80,6 +80,15 @@ class AwsquizClient(discord.Client):
         """DMs are interview answers."""
         if self.handlers is not None:
             await self.handlers.on_message(message)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """Removed from a server (kicked, or the server deleted): its daily questions stop,
+        as every post would fail; their settings stay for when the bot is added back.
+        """
+        if self.handlers is None:
+            return
+        stopped = await self.handlers.services.daily.stop_workspace(PLATFORM, str(guild.id))
+        log.info("discord: removed from guild %s; %d daily questions turned off", guild.id, stopped)
 
 
 class ShardedAwsquizClient(AwsquizClient, discord.AutoShardedClient):

@@ -27,6 +27,7 @@ TIMEZONES: Final = tuple(sorted(available_timezones()))
 DifficultyName = Literal["basic", "advanced", "interview"]
 """The values of engine.model.Difficulty, as Discord choices."""
 PeriodName = Literal["week", "month", "all"]
+ScopeName = Literal["server", "channel"]
 
 
 def build_group(handlers: DiscordHandlers) -> app_commands.Group:
@@ -80,12 +81,17 @@ def build_group(handlers: DiscordHandlers) -> app_commands.Group:
     ) -> None:
         await handlers.stats(interaction, member)
 
-    @group.command(name="leaderboard", description="This server's ranking")
-    @app_commands.describe(period="Over the last week, month, or all time (default: week)")
+    @group.command(name="leaderboard", description="This server's ranking, or this channel's")
+    @app_commands.describe(
+        period="Over the last week, month, or all time (default: week)",
+        scope="The whole server, or answers given in this channel (default: server)",
+    )
     async def leaderboard(
-        interaction: discord.Interaction[Any], period: PeriodName = "week"
+        interaction: discord.Interaction[Any],
+        period: PeriodName = "week",
+        scope: ScopeName = "server",
     ) -> None:
-        await handlers.leaderboard(interaction, period)
+        await handlers.leaderboard(interaction, period, here=scope == "channel")
 
     @group.command(name="interview", description="A mock interview in direct messages")
     @app_commands.describe(

@@ -161,15 +161,22 @@ class DiscordHandlers:
             user = UserRef(PLATFORM, user.workspace, str(member.id), member.display_name)
         await self._answer_slowly(interaction, lambda: self._one(self.services.quiz.stats(user)))
 
-    async def leaderboard(self, interaction: discord.Interaction[Any], period: str) -> None:
-        """`leaderboard [period]`: this server's ranking; none in DMs, which rank nobody else."""
+    async def leaderboard(
+        self, interaction: discord.Interaction[Any], period: str, *, here: bool = False
+    ) -> None:
+        """`leaderboard [period] [scope]`: this server's ranking, or this channel's; none in
+        DMs, which rank nobody else.
+        """
         if interaction.guild_id is None:
             await _send(interaction, [replies.error(LEADERBOARD_GUILD_ONLY)])
             return
         workspace = user_ref(interaction).workspace
+        channel = str(interaction.channel_id) if here and interaction.channel_id else None
 
         async def run() -> Sequence[Reply]:
-            board = self.services.quiz.leaderboard(PLATFORM, workspace, parse_period(period))
+            board = self.services.quiz.leaderboard(
+                PLATFORM, workspace, parse_period(period), channel=channel
+            )
             return [await board]
 
         await self._answer_slowly(interaction, run)
