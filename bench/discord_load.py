@@ -4,8 +4,9 @@ awsquiz's real Discord client (discord.py, a SQLite file, the engine, the real g
 bare discord.py client whose `/awsquiz answer` only responds a constant take turns against the
 Discord double of the tests. Each round, every user gets an open question, then the double
 dispatches N `INTERACTION_CREATE`s on the gateway as fast as it can. Per interaction it times
-the callback (the response due within Discord's 3-second deadline: awsquiz's defer, the bare
-client's message) and, for awsquiz, the follow-up webhook that carries the grade. Prints
+the callback (the response due within Discord's 3-second deadline: awsquiz's grade itself
+when grading takes under a second, else its defer; the bare client's constant message) and,
+for awsquiz, the time to the grade (the callback, or the follow-up after a defer). Prints
 interactions/s, callback and graded p50/p99, the throughput ratio, the gateway's own dispatch
 rate, and how many attempts were lost or double-counted.
 
