@@ -1174,3 +1174,18 @@ async def test_a_server_that_removes_the_bot_stops_its_daily_question(rig: Rig) 
                 break
             await asyncio.sleep(0.02)
     assert kept.post_time.hour == 9  # the settings stay for when the bot is added back
+
+
+async def test_a_stop_button_of_an_earlier_interview_leaves_the_running_one(rig: Rig) -> None:
+    interviews = rig.services.interviews
+    await interviews.start(ALICE, ["ec2"], 2)
+    earlier = await rig.services.store.active_interview(ALICE)
+    assert earlier is not None
+    await interviews.stop(ALICE)
+    await interviews.start(ALICE, ["s3"], 2)
+
+    press = button_interaction(ids.button_id(ActionKind.STOP, earlier.id), guild_id=None)
+    (body,) = await rig.deferred(press)
+
+    assert embed_of(body)["title"].endswith("That interview has already ended")
+    assert await interviews.is_active(ALICE)

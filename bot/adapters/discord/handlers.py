@@ -258,7 +258,7 @@ class DiscordHandlers:
         elif action is ActionKind.SKIP:
             await self._answer_slowly(interaction, lambda: self._skip(interaction))
         elif action is ActionKind.STOP:
-            await self._answer_slowly(interaction, lambda: self._stop(interaction))
+            await self._answer_slowly(interaction, lambda: self._stop(interaction, value))
         elif action is ActionKind.START_INTERVIEW:
             await self._answer_slowly(
                 interaction, lambda: self._start_interview(interaction, (), None)
@@ -379,9 +379,12 @@ class DiscordHandlers:
             return await self.services.interviews.skip(user)
         return [await self.services.quiz.skip(user_ref(interaction))]
 
-    async def _stop(self, interaction: discord.Interaction[Any]) -> Sequence[Reply]:
+    async def _stop(
+        self, interaction: discord.Interaction[Any], interview_id: str
+    ) -> Sequence[Reply]:
+        """The Stop button ends the interview it was posted with, never a newer one."""
         user = await self._interview_user(interaction) or user_ref(interaction)
-        return [await self.services.interviews.stop(user)]
+        return [await self.services.interviews.stop(user, interview_id=interview_id or None)]
 
     async def _start_interview(
         self, interaction: discord.Interaction[Any], topics: Sequence[str], questions: int | None
