@@ -159,11 +159,9 @@ def _forget_removed_workspaces(app: AsyncApp, services: Services, mode: SlackMod
     """When a workspace uninstalls the app or revokes its bot token, its daily questions stop
     (each post would only fail) and, under OAuth, its installation is deleted.
     """
-    revocations = (
-        AsyncTokenRevocationListeners(installation_store(mode.oauth, services.store.engine))
-        if mode.oauth is not None
-        else None
-    )
+    # Under OAuth, Bolt's own installation store (the one its OAuth flow writes to).
+    installations = app.installation_store if mode.oauth is not None else None
+    revocations = AsyncTokenRevocationListeners(installations) if installations else None
 
     async def stop_daily(team_id: str, why: str) -> None:
         stopped = await services.daily.stop_workspace(PLATFORM, team_id)
