@@ -430,6 +430,12 @@ def test_topic_list_choices_stay_within_discords_limits(catalog: Catalog) -> Non
     assert len(topic_list_matches(forty, "t1, ")) == 25
 
 
+def test_topic_list_autocomplete_splits_on_semicolons_as_the_command_does(
+    catalog: Catalog,
+) -> None:
+    assert [choice.value for choice in topic_list_matches(catalog, "ec2; lam")] == ["ec2, lambda"]
+
+
 async def test_two_servers_are_kept_apart(two_guilds: Rig) -> None:
     rig = two_guilds
     await answer_a_question(rig)  # Alice, in the first server

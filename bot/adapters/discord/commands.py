@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
-from bot.adapters.discord.handlers import DiscordHandlers
+from bot.adapters.discord.handlers import TOPIC_SEPARATOR, DiscordHandlers
 from bot.adapters.discord.render import cut
 from bot.engine.catalog import Catalog
 from bot.engine.errors import AwsquizError
@@ -171,8 +171,9 @@ def topic_list_matches(catalog: Catalog, current: str) -> Choices:
     "ec2, lambda". Topics already listed are not offered again; a choice longer than Discord
     allows is left out rather than cut (a cut value would name a topic that does not exist).
     """
-    before, comma, fragment = current.rpartition(",")
-    listed = [name.strip() for name in before.split(",") if name.strip()] if comma else []
+    # Commas or semicolons, as the interview command itself splits them.
+    *typed, fragment = TOPIC_SEPARATOR.split(current)
+    listed = [name.strip() for name in typed if name.strip()]
     prefix = "".join(f"{name}, " for name in listed)
     taken = {_topic_id(catalog, name) for name in listed}
     choices: Choices = []

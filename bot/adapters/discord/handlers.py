@@ -72,6 +72,8 @@ OTHERS_STATS_GUILD_ONLY: Final = (
 )
 
 _ESCAPE = re.compile(r"\\(.)")
+TOPIC_SEPARATOR: Final = re.compile(r"[,;]")
+"""How the interview command's topics option separates topics (autocomplete agrees)."""
 """A markdown escape in a posted embed, undone for the modal's plain-text placeholder."""
 
 _Run = Callable[[], Awaitable[Sequence[Reply]]]
@@ -185,7 +187,7 @@ class DiscordHandlers:
         self, interaction: discord.Interaction[Any], topics: str | None, questions: int | None
     ) -> None:
         """`interview`: start (or resume) a mock interview in the member's DMs."""
-        names = [name.strip() for name in re.split(r"[,;]", topics or "") if name.strip()]
+        names = [name.strip() for name in TOPIC_SEPARATOR.split(topics or "") if name.strip()]
         await self._answer_slowly(
             interaction, lambda: self._start_interview(interaction, names, questions)
         )
