@@ -134,12 +134,18 @@ async def test_slash_command_asks_a_question_privately_with_buttons(rig: Rig) ->
     assert buttons[0]["value"] == opened.question_id
 
 
-async def test_slash_answer_grades_and_stores_the_attempt(rig: Rig) -> None:
-    await rig.command("ask s3")
+async def answer_with_the_reference(rig: Rig, **fields: str) -> dict[str, object]:
+    """Ask an S3 question and answer it with its own reference; return the graded reply."""
+    await rig.command("ask s3", **fields)
     opened = await rig.services.store.open_question(ALICE)
     assert opened is not None
     reference = rig.services.catalog.question(opened.question_id).reference
-    [graded] = await rig.command(f"answer {reference}")
+    [graded] = await rig.command(f"answer {reference}", **fields)
+    return graded
+
+
+async def test_slash_answer_grades_and_stores_the_attempt(rig: Rig) -> None:
+    graded = await answer_with_the_reference(rig)
     assert "Score 100/100" in text_of(graded) or "Score 9" in text_of(graded)
     [attempt] = await rig.services.store.attempts(ALICE)
     assert attempt.score >= 90
@@ -397,10 +403,7 @@ async def test_hint_and_skip_buttons_act_on_the_open_question(rig: Rig) -> None:
 
 
 async def test_leaderboard_shows_people_as_mentions_in_a_private_reply(rig: Rig) -> None:
-    await rig.command("ask s3")
-    opened = await rig.services.store.open_question(ALICE)
-    assert opened is not None
-    await rig.command(f"answer {rig.services.catalog.question(opened.question_id).reference}")
+    await answer_with_the_reference(rig)
     [board] = await rig.command("leaderboard all")
     assert board["response_type"] == "ephemeral"
     assert f"<@{USER_ID}>" in text_of(board)
@@ -841,10 +844,7 @@ async def test_an_over_long_dm_answer_is_refused_with_the_cap(rig: Rig) -> None:
 
 
 async def test_a_leaderboard_shows_only_its_own_workspace(rig: Rig) -> None:
-    await rig.command("ask s3")
-    opened = await rig.services.store.open_question(ALICE)
-    assert opened is not None
-    await rig.command(f"answer {rig.services.catalog.question(opened.question_id).reference}")
+    await answer_with_the_reference(rig)
     [home_board] = await rig.command("leaderboard all")
     assert USER_ID in text_of(home_board)
 
@@ -856,11 +856,7 @@ async def test_a_leaderboard_shows_only_its_own_workspace(rig: Rig) -> None:
 
 async def test_leaderboard_here_ranks_only_answers_given_in_this_channel(rig: Rig) -> None:
     for channel_id in ("C0OTHER", "C0OTHER", "C0HERE"):
-        await rig.command("ask s3", channel_id=channel_id)
-        opened = await rig.services.store.open_question(ALICE)
-        assert opened is not None
-        reference = rig.services.catalog.question(opened.question_id).reference
-        await rig.command(f"answer {reference}", channel_id=channel_id)
+        await answer_with_the_reference(rig, channel_id=channel_id)
 
     [workspace] = await rig.command("leaderboard all")
     [here] = await rig.command("leaderboard all here", channel_id="C0HERE")
