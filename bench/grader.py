@@ -1,7 +1,8 @@
-"""Benchmark the grader: Mohler correlation, SemEval-2013 Beetle AUC, and grading speed.
+"""Benchmark the grader: our AWS dev set, Mohler correlation, SemEval-2013 Beetle AUC, speed.
 
-Usage: python bench/grader.py [MOHLER_CSV] [SEMEVAL_ZIP]
-Prints every figure in one run. A benchmark, not a test: it never fails on a figure.
+Usage: python bench/grader.py [MOHLER_CSV] [SEMEVAL_ZIP] [--dev-set FILE ...]
+Prints every figure in one run. A benchmark, not a test: it never fails on a figure, and a
+data set it cannot find is named in one line and left out.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 DATA_ROOT: Final = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_MOHLER: Final = DATA_ROOT / "mohler" / "mohler_dataset_edited.csv"
 DEFAULT_SEMEVAL: Final = DATA_ROOT / "semeval-2013-task7" / "semeval-3way.zip"
+DEV_SET_GLOB: Final = "aws-dev-set-*.yaml"
+DEV_SET_DIR: Final = REPO_ROOT / "bench" / "data"
+SWAPPED_CEILING: Final = 34
+"""A swapped-roles answer must never score above this."""
 SPEED_ROUNDS: Final = 5
 """Passes over the Mohler answers when timing; the best pass is reported."""
 MAPPING_BINS: Final = 10
@@ -31,9 +36,25 @@ MAPPING_BINS: Final = 10
 
 sys.path.insert(0, str(REPO_ROOT))
 
+import yaml  # noqa: E402
+
+from bot.engine.catalog import Catalog  # noqa: E402
 from bot.engine.grading import Grader  # noqa: E402
 from bot.engine.grading.analysis import forget_words  # noqa: E402
 from bot.engine.grading.reference import analyse_reference  # noqa: E402
+from bot.engine.grading.verdicts import CORRECT_THRESHOLD, PARTIAL_THRESHOLD  # noqa: E402
+from bot.engine.model import Question  # noqa: E402
+from content.loader import load_catalog  # noqa: E402
+
+
+@dataclass(frozen=True, slots=True)
+class DevAnswer:
+    """One hand-graded answer of our AWS dev set."""
+
+    question_id: str
+    kind: str
+    grade: int
+    answer: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +109,17 @@ def load_beetle(path: Path) -> list[BeetleAnswer]:
                         question, references, (node.text or "").strip(), node.get("accuracy", "")
                     )
                 )
+    return answers
+
+
+def load_dev_set(paths: Sequence[Path]) -> list[DevAnswer]:
+    """Read the dev set's YAML files: lists of {question, kind, grade, answer}."""
+    answers: list[DevAnswer] = []
+    for path in paths:
+        for row in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            answers.append(
+                DevAnswer(str(row["question"]), str(row["kind"]), int(row["grade"]), row["answer"])
+            )
     return answers
 
 
@@ -207,6 +239,66 @@ def bench_beetle(grader: Grader, answers: Sequence[BeetleAnswer]) -> None:
     print(f"  ROC AUC correct vs not correct   = {roc_auc(correct, incorrect_like):.3f}")
 
 
+def _dev_scores(grader: Grader, item: Question, answer: str, *, rubric: bool) -> int:
+    return grader.grade(
+        answer,
+        item.reference,
+        question=item.prompt,
+        concepts=item.concepts,
+        aliases=item.aliases,
+        rubric=item.rubric if rubric else None,
+    ).score
+
+
+def bench_dev_set(grader: Grader, catalog: Catalog, answers: Sequence[DevAnswer]) -> None:
+    """Print agreement with our hand grades, through the shipped packs, with and without
+    their rubrics (the second is the reference-only grader on the same questions).
+    """
+    known = [a for a in answers if a.question_id in {q.id for q in catalog.questions}]
+    with_rubric = sum(1 for a in known if catalog.question(a.question_id).rubric is not None)
+    print(
+        f"AWS dev set: {len(known)} hand-graded answers to {len({a.question_id for a in known})}"
+        f" questions ({with_rubric} with a rubric; {len(answers) - len(known)} unknown ids)"
+    )
+    for label, use_rubric in (("shipped packs", True), ("references only", False)):
+        scores = [
+            float(_dev_scores(grader, catalog.question(a.question_id), a.answer, rubric=use_rubric))
+            for a in known
+        ]
+        grades = [float(a.grade) for a in known]
+        strong = [s for s, a in zip(scores, known, strict=True) if a.grade >= 4]
+        swapped = [s for s, a in zip(scores, known, strict=True) if a.kind == "swapped"]
+        gross = sum(
+            1
+            for s, a in zip(scores, known, strict=True)
+            if (a.grade == 5 and s < PARTIAL_THRESHOLD) or (a.grade == 0 and s >= CORRECT_THRESHOLD)
+        )
+        print(f"  {label}:")
+        print(
+            f"    Pearson r = {pearson(scores, grades):.3f}"
+            f"   Spearman rho = {spearman(scores, grades):.3f}"
+        )
+        if strong:
+            share = sum(1 for s in strong if s >= CORRECT_THRESHOLD) / len(strong)
+            print(f"    strong answers (grade 4-5) graded correct: {share:.1%} of {len(strong)}")
+        if swapped:
+            above = sum(1 for s in swapped if s > SWAPPED_CEILING)
+            print(
+                f"    swapped roles: max score {max(swapped):.0f},"
+                f" {above} of {len(swapped)} above {SWAPPED_CEILING}"
+            )
+        print(f"    gross errors (a 5 incorrect or a 0 correct): {gross / len(known):.1%}")
+        by_kind: dict[str, list[float]] = defaultdict(list)
+        for score, answer in zip(scores, known, strict=True):
+            by_kind[answer.kind].append(score)
+        print(
+            "    mean score by kind: "
+            + ", ".join(
+                f"{k} {sum(v) / len(v):.0f} (n={len(v)})" for k, v in sorted(by_kind.items())
+            )
+        )
+
+
 def naive_overlap(answer: str, reference: str) -> int:
     """Baseline: share of the reference's raw lowercase tokens that the answer repeats."""
     reference_words = set(reference.lower().split())
@@ -269,11 +361,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("mohler", nargs="?", type=Path, default=DEFAULT_MOHLER)
     parser.add_argument("semeval", nargs="?", type=Path, default=DEFAULT_SEMEVAL)
+    parser.add_argument("--dev-set", type=Path, action="append", default=None)
     args = parser.parse_args(argv)
     grader = Grader()
+    dev_paths = args.dev_set or sorted(DEV_SET_DIR.glob(DEV_SET_GLOB))
+    if dev_paths and all(path.is_file() for path in dev_paths):
+        bench_dev_set(grader, load_catalog(), load_dev_set(dev_paths))
+    else:
+        print(f"AWS dev set: not found at {', '.join(map(str, dev_paths)) or DEV_SET_DIR}")
+    if args.semeval.is_file():
+        bench_beetle(grader, load_beetle(args.semeval))
+    else:
+        print(f"SemEval-2013 Beetle: not found at {args.semeval}")
+    if not args.mohler.is_file():
+        print(f"Mohler: not found at {args.mohler}; no speed figures either")
+        return
     rows = load_mohler(args.mohler)
     bench_mohler(grader, rows)
-    bench_beetle(grader, load_beetle(args.semeval))
     bench_speed(grader, rows)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import __version__
 from bot.adapters.console import session
 from bot.adapters.console.chat import ConsoleChatAdapter
+from bot.adapters.console.grade_report import explain_grade
 from bot.adapters.console.render import show
 from bot.app import Services, load_content, open_services
 from bot.engine.catalog import Catalog
@@ -30,7 +31,7 @@ from bot.engine.daily.service import Outcome
 from bot.engine.errors import AwsquizError
 from bot.engine.grading import Grader
 from bot.engine.interview import DEFAULT_QUESTIONS
-from bot.engine.model import Difficulty, Grade, UserRef
+from bot.engine.model import Difficulty, Grade, Question, UserRef
 from bot.redaction import LogRedaction
 from bot.settings import Settings, load_settings
 from content.check import check_packs
@@ -108,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     grade = commands.add_parser("grade", help="grade JSON lines from FILE or stdin")
     grade.add_argument("file", nargs="?", type=Path, help="JSON lines; stdin when omitted")
+    grade.add_argument(
+        "--explain", action="store_true", help="print a readable report per answer, for authors"
+    )
     grade.set_defaults(handler=_grade)
 
     content = commands.add_parser("content", help="list or check question packs")
@@ -250,15 +254,22 @@ def _grade(args: argparse.Namespace, settings: Settings) -> int:
                     raise ValueError("expected a JSON object")
                 if "question_id" in request and catalog is None:
                     catalog = load_content(settings)
-                result = _grade_one(grader, catalog, request)
+                grade, item = _grade_one(grader, catalog, request)
             except (ValueError, KeyError, TypeError, AwsquizError) as error:
                 failed = True
-                result = {"line": number, "error": _describe(error)}
-            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                error_json = {"line": number, "error": _describe(error)}
+                sys.stdout.write(json.dumps(error_json, ensure_ascii=False) + "\n")
+                continue
+            if args.explain:
+                sys.stdout.write(explain_grade(grade, item, number) + "\n")
+            else:
+                sys.stdout.write(json.dumps(_grade_json(grade, item), ensure_ascii=False) + "\n")
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
-def _grade_one(grader: Grader, catalog: Catalog | None, request: dict[str, Any]) -> dict[str, Any]:
+def _grade_one(
+    grader: Grader, catalog: Catalog | None, request: dict[str, Any]
+) -> tuple[Grade, Question | None]:
     answer = _text(request, "answer")
     if "question_id" in request:
         assert catalog is not None
@@ -269,13 +280,13 @@ def _grade_one(grader: Grader, catalog: Catalog | None, request: dict[str, Any])
             question=item.prompt,
             concepts=item.concepts,
             aliases=item.aliases,
+            rubric=item.rubric,
         )
-    else:
-        reference = _text(request, "reference")
-        if not reference.strip():
-            raise ValueError("'reference' is empty: there is nothing to grade against")
-        grade = grader.grade(answer, reference, question=str(request.get("question", "")))
-    return _grade_json(grade)
+        return grade, item
+    reference = _text(request, "reference")
+    if not reference.strip():
+        raise ValueError("'reference' is empty: there is nothing to grade against")
+    return grader.grade(answer, reference, question=str(request.get("question", ""))), None
 
 
 def _text(request: dict[str, Any], key: str) -> str:
@@ -287,12 +298,17 @@ def _text(request: dict[str, Any], key: str) -> str:
     return value
 
 
-def _grade_json(grade: Grade) -> dict[str, Any]:
+def _grade_json(grade: Grade, item: Question | None) -> dict[str, Any]:
     return {
         "score": grade.score,
         "verdict": grade.verdict.value,
         "covered": list(grade.covered),
         "missed": list(grade.missed),
+        "contradicted": list(grade.negation_conflicts),
+        "contradictions": list(grade.contradictions),
+        "explanation": item.explanation if item is not None else "",
+        "docs": item.docs if item is not None else "",
+        # The name before "contradicted"; kept so scripts written against it go on working.
         "negation_conflicts": list(grade.negation_conflicts),
     }
 

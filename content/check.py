@@ -54,6 +54,11 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
         if not found:
             problems.append(Problem(str(path), 0, f"no {PACK_SUFFIX} packs in this folder"))
         files.extend(found)
+    try:
+        seed = default_pack()
+    except PackProblemsError as errors:  # a broken shipped overlay: report it, check the rest
+        problems.extend(Problem(e.path, e.line, e.problem) for e in errors.problems)
+        seed = Pack("", "", (), ())
     for file in files:
         try:
             packs.append(read_pack(file))
@@ -61,7 +66,9 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
             problems.extend(Problem(e.path, e.line, e.problem) for e in errors.problems)
         except ContentError as error:
             problems.append(Problem(error.path, error.line, error.problem))
-    _, duplicates = merge_packs([default_pack(), *packs])
+    # The default pack itself (as in `content check content/packs`) is not its own duplicate.
+    others = [p for p in packs if (p.topics, p.questions) != (seed.topics, seed.questions)]
+    _, duplicates = merge_packs([seed, *others])
     for duplicate in duplicates:
         origin, _, line = duplicate.question.origin.rpartition(":")
         problems.append(
@@ -72,4 +79,5 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
                 f"(first defined at {duplicate.first.origin})",
             )
         )
-    return CheckReport(tuple(packs), tuple(problems))
+    # The default pack's overlay problems come once from the seed and again from its file.
+    return CheckReport(tuple(packs), tuple(dict.fromkeys(problems)))

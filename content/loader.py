@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Final
 
 from bot.engine.catalog import Catalog
-from bot.engine.errors import ContentError
+from bot.engine.errors import ContentError, PackProblemsError
 from bot.engine.model import Question, Topic
 from content.parser import Pack, parse_pack
+from content.rubrics import RubricEntry, apply_entry, parse_overlay
 
 DEFAULT_PACK_NAME: Final = "aws-deep-dive-interview-prep.md"
 PACK_SUFFIX: Final = ".md"
+OVERLAY_SUFFIX: Final = ".rubrics"
+"""`NAME.rubrics/*.yaml` and `NAME.rubrics.yaml` beside `NAME.md` hold its rubric overlay."""
+YAML_SUFFIXES: Final = (".yaml", ".yml")
 NOT_PACKS: Final = frozenset({"readme.md", "license.md", "changelog.md", "contributing.md"})
 
 log = logging.getLogger(__name__)
@@ -36,9 +40,78 @@ class Duplicate:
 
 
 def default_pack() -> Pack:
-    """Parse the seed document shipped inside the package."""
-    source = resources.files("content").joinpath("packs", DEFAULT_PACK_NAME)
-    return parse_pack(source.read_text(encoding="utf-8"), f"content/packs/{DEFAULT_PACK_NAME}")
+    """Parse the seed document shipped inside the package, with its rubric overlay."""
+    packs = resources.files("content").joinpath("packs")
+    pack = parse_pack(
+        packs.joinpath(DEFAULT_PACK_NAME).read_text(encoding="utf-8"),
+        f"content/packs/{DEFAULT_PACK_NAME}",
+    )
+    stem = DEFAULT_PACK_NAME.removesuffix(PACK_SUFFIX) + OVERLAY_SUFFIX
+    overlays: list[tuple[str, str]] = []
+    folder = packs.joinpath(stem)
+    if folder.is_dir():
+        overlays.extend(
+            (f"content/packs/{stem}/{item.name}", item.read_text(encoding="utf-8"))
+            for item in sorted(folder.iterdir(), key=lambda item: item.name)
+            if item.name.endswith(YAML_SUFFIXES)
+        )
+    return with_overlays(pack, overlays)
+
+
+def overlay_paths(pack_path: Path) -> list[Path]:
+    """The rubric overlay files of the pack at `pack_path`, in the order they apply."""
+    stem = pack_path.with_suffix("").name + OVERLAY_SUFFIX
+    found = [pack_path.with_name(stem + suffix) for suffix in YAML_SUFFIXES]
+    folder = pack_path.with_name(stem)
+    files = [path for path in found if path.is_file()]
+    if folder.is_dir():
+        files.extend(sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES))
+    return files
+
+
+def with_overlays(pack: Pack, overlays: Iterable[tuple[str, str]]) -> Pack:
+    """The pack with each overlay entry applied to its question; every problem is raised
+    at once: bad entries, ids no question of the pack has, an id given in two files.
+    """
+    problems: list[ContentError] = []
+    chosen: dict[str, RubricEntry] = {}
+    ids = {question.id for question in pack.questions}
+    for path, text in overlays:
+        try:
+            entries = parse_overlay(text, path)
+        except PackProblemsError as errors:
+            problems.extend(errors.problems)
+            continue
+        for entry in entries:
+            if entry.question_id not in ids:
+                problems.append(
+                    ContentError(
+                        entry.path,
+                        entry.line,
+                        f"no question of {pack.path} has the id {entry.question_id!r}",
+                    )
+                )
+            elif entry.question_id in chosen:
+                first = chosen[entry.question_id]
+                problems.append(
+                    ContentError(
+                        entry.path,
+                        entry.line,
+                        f"rubric for {entry.question_id!r} is given twice "
+                        f"(first at {first.origin})",
+                    )
+                )
+            else:
+                chosen[entry.question_id] = entry
+    if problems:
+        raise PackProblemsError(problems)
+    if not chosen:
+        return pack
+    questions = tuple(
+        apply_entry(question, chosen[question.id]) if question.id in chosen else question
+        for question in pack.questions
+    )
+    return replace(pack, questions=questions)
 
 
 def pack_paths(paths: Iterable[Path]) -> list[Path]:
@@ -70,7 +143,17 @@ def read_pack(path: Path) -> Pack:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ContentError(str(path), line, "not valid UTF-8 text") from None
-    return parse_pack(text, str(path))
+    pack = parse_pack(text, str(path))
+    overlays: list[tuple[str, str]] = []
+    problems: list[ContentError] = []
+    for overlay in overlay_paths(path):
+        try:
+            overlays.append((str(overlay), overlay.read_text(encoding="utf-8-sig")))
+        except UnicodeDecodeError:
+            problems.append(ContentError(str(overlay), 1, "not valid UTF-8 text"))
+    if problems:
+        raise PackProblemsError(problems)
+    return with_overlays(pack, overlays)
 
 
 def load_pack_files(paths: Iterable[Path]) -> list[Pack]:

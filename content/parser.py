@@ -32,6 +32,10 @@ from content.metadata import (
     check_keys,
     read_block,
 )
+from content.rubrics import apply_entry, parse_inline
+
+RUBRIC_BLOCK_START: Final = "<!-- awsquiz-rubric"
+"""Opens an inline rubric: YAML for the question before it, up to a line that is `-->`."""
 
 SEED_TOPIC: Final = re.compile(r"^##\s+\d+\.\s+(?P<name>\S.*?)\s*$")
 SEED_SECTION: Final = re.compile(r"^###\s+(?P<name>\S.*?)\s*$")
@@ -164,6 +168,9 @@ class _SeedParser:
             raw = self.lines[index]
             number = index + 1
             try:
+                if raw.strip().startswith(RUBRIC_BLOCK_START):
+                    index = self._rubric(index)
+                    continue
                 if raw.strip().startswith(BLOCK_START):
                     meta, index = _read_block_noting(self.path, self.lines, index, self.problems)
                     if meta is not None:
@@ -281,6 +288,17 @@ class _SeedParser:
             return
         raise ContentError(self.path, number, "expected '- **Q:** question' or '  - **A:** answer'")
 
+    def _rubric(self, start: int) -> int:
+        last = self.questions[-1] if self.questions else None
+        if last is None or self.topic is None or last.topic_id != self.topic.id:
+            self.problems.append(
+                ContentError(self.path, start + 1, "a rubric block must follow its question")
+            )
+            return _after_rubric(self.lines, start)
+        question, index = _with_rubric(last, self.path, self.lines, start, self.problems)
+        self.questions[-1] = question
+        return index
+
     def _metadata(self, meta: Metadata) -> None:
         last = self.questions[-1] if self.questions else None
         if last is not None and self.topic is not None and last.topic_id == self.topic.id:
@@ -341,6 +359,15 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
     index = 0
     while index < len(lines):
         line = lines[index]
+        if line.strip().startswith(RUBRIC_BLOCK_START):
+            if not questions:
+                problems.append(
+                    ContentError(path, index + 1, "a rubric block must follow its question")
+                )
+                index = _after_rubric(lines, index)
+            else:
+                questions[-1], index = _with_rubric(questions[-1], path, lines, index, problems)
+            continue
         if line.strip().startswith(BLOCK_START):
             meta, index = _read_block_noting(path, lines, index, problems)
             try:
@@ -361,7 +388,7 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
         prompt = _clean(match["text"])
         answer_lines: list[str] = []
         while index < len(lines) and lines[index].strip() and not lines[index].startswith("#"):
-            if lines[index].strip().startswith(BLOCK_START):
+            if lines[index].strip().startswith((BLOCK_START, RUBRIC_BLOCK_START)):
                 break
             answer_lines.append(lines[index].strip())
             index += 1
@@ -409,6 +436,35 @@ def _read_block_noting(
     except ContentError as problem:
         problems.append(problem)
         return None, _after_block(lines, start)
+
+
+def _with_rubric(
+    question: Question, path: str, lines: list[str], start: int, problems: list[ContentError]
+) -> tuple[Question, int]:
+    """Apply the inline rubric block opening at `start`; return the question and the index
+    after the block. A problem is noted and the question kept as it was.
+    """
+    end = _after_rubric(lines, start)
+    if end > len(lines) or lines[end - 1].strip() != BLOCK_END:
+        problems.append(
+            ContentError(path, start + 1, f"rubric block is not closed with {BLOCK_END!r}")
+        )
+        return question, len(lines)
+    body = "\n".join(lines[start + 1 : end - 1])
+    try:
+        entry = parse_inline(body, path, start + 2, question.id)
+    except PackProblemsError as errors:
+        problems.extend(errors.problems)
+        return question, end
+    return apply_entry(question, entry), end
+
+
+def _after_rubric(lines: list[str], start: int) -> int:
+    """The index after the line `-->` that closes the rubric block at `start` (or past the end)."""
+    for index in range(start + 1, len(lines)):
+        if lines[index].strip() == BLOCK_END:
+            return index + 1
+    return len(lines) + 1
 
 
 def _after_block(lines: list[str], start: int) -> int:

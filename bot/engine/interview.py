@@ -220,7 +220,7 @@ class InterviewService:
         running = await self._require(user)
         state = running.state
         item = self.catalog.question(state.current_question_id)
-        concepts = self.quiz.concepts(item)
+        concepts = self.quiz.hints(item)
         if state.hints_used >= len(concepts):
             return replies.no_more_hints(item, len(concepts))
         hinted = replace(state, hints_used=state.hints_used + 1)

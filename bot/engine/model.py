@@ -46,11 +46,49 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
+class RubricConcept:
+    """One idea an interviewer listens for, with the other ways candidates say it.
+
+    `subject` binds the concept to one of its rubric's subjects: said of another, it is wrong.
+    """
+
+    name: str
+    phrasings: tuple[str, ...] = ()
+    weight: float = 1.0
+    required: bool = False
+    optional: bool = False
+    subject: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the concept is shown to a user: 'EBS: persistent' for a bound one."""
+        return f"{self.subject}: {self.name}" if self.subject else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A thing a comparison question compares (EBS, instance store), with its other names."""
+
+    name: str
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rubric:
+    """A question's answer key: weighted concepts, and the subjects its properties belong to."""
+
+    concepts: tuple[RubricConcept, ...]
+    subjects: tuple[Subject, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Question:
     """One askable question with its reference answer.
 
     `concepts` overrides the concepts the grader would extract from the reference;
-    `aliases` maps a term of the reference to other spellings that count as it.
+    `aliases` maps a term of the reference to other spellings that count as it. A `rubric`,
+    where the pack has one, is what the answer is graded against; `explanation` and `docs`
+    are shown after grading.
     """
 
     id: str
@@ -61,6 +99,9 @@ class Question:
     concepts: tuple[str, ...] = ()
     aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
     origin: str = ""
+    rubric: Rubric | None = None
+    explanation: str = ""
+    docs: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +113,9 @@ class Grade:
     covered: tuple[str, ...]
     missed: tuple[str, ...]
     negation_conflicts: tuple[str, ...] = ()
+    """The concepts the answer contradicts (negated, their opposite, or of the wrong subject)."""
+    contradictions: tuple[str, ...] = ()
+    """Each contradiction in words: 'you said instance store is persistent: it is ephemeral'."""
 
 
 @dataclass(frozen=True, slots=True)

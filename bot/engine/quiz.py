@@ -179,6 +179,7 @@ class QuizService:
             question=item.prompt,
             concepts=item.concepts,
             aliases=item.aliases,
+            rubric=item.rubric,
         )
         if not hints_used:
             return grade
@@ -190,12 +191,24 @@ class QuizService:
         """Analyse every loaded reference now, at start, instead of on its first answer."""
         for item in self.catalog.questions:
             self.grader.prepare(
-                item.reference, question=item.prompt, concepts=item.concepts, aliases=item.aliases
+                item.reference,
+                question=item.prompt,
+                concepts=item.concepts,
+                aliases=item.aliases,
+                rubric=item.rubric,
             )
 
     def concepts(self, item: Question) -> tuple[str, ...]:
-        """Return the key concepts of a question's reference, in hint order."""
-        return self.grader.concepts(item.reference, question=item.prompt, concepts=item.concepts)
+        """Return the key concepts of a question's answer key, in hint order."""
+        return self.grader.concepts(
+            item.reference, question=item.prompt, concepts=item.concepts, rubric=item.rubric
+        )
+
+    def hints(self, item: Question) -> tuple[str, ...]:
+        """The hints of a question, one key term or concept each, most useful first."""
+        return self.grader.hints(
+            item.reference, question=item.prompt, concepts=item.concepts, rubric=item.rubric
+        )
 
     async def hint(self, user: UserRef) -> Reply:
         """Reveal the next key concept of the open question, at a cost."""
@@ -203,7 +216,7 @@ class QuizService:
         if opened is None:
             raise NoOpenQuestionError()
         item = self.catalog.question(opened.question_id)
-        concepts = self.concepts(item)
+        concepts = self.hints(item)
         if opened.hints_used >= len(concepts):
             return replies.no_more_hints(item, len(concepts))
         await self.store.set_open_question(user, replace(opened, hints_used=opened.hints_used + 1))

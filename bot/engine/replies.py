@@ -11,6 +11,11 @@ from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
 from bot.engine.stats import TopicScore, UserStats
 
 NONE_LISTED: Final = "none"
+REFERENCE_FIELD: Final = "Reference answer"
+EXPLANATION_FIELD: Final = "Why"
+DOCS_FIELD: Final = "Learn more"
+ANSWER_KEY_FIELDS: Final = frozenset({REFERENCE_FIELD, EXPLANATION_FIELD, DOCS_FIELD})
+"""The fields that give the answer away: a daily grade keeps them for the reveal."""
 VERDICT_TONE: Final = {
     Verdict.CORRECT: Tone.SUCCESS,
     Verdict.PARTIAL: Tone.WARNING,
@@ -40,11 +45,13 @@ def graded(item: Question, grade: Grade, *, hints_used: int = 0, penalty: int = 
         Field("Covered", ", ".join(grade.covered) or NONE_LISTED),
         Field("Missed", ", ".join(grade.missed) or NONE_LISTED),
     ]
-    if grade.negation_conflicts:
+    if grade.contradictions:
+        fields.append(Field("Wrong", "; ".join(grade.contradictions)))
+    elif grade.negation_conflicts:
         fields.append(Field("Contradicts the reference on", ", ".join(grade.negation_conflicts)))
     if hints_used:
         fields.append(Field("Hints", f"{hints_used} used, -{penalty} points"))
-    fields.append(Field("Reference answer", item.reference))
+    fields.extend(answer_key(item))
     return Reply(
         title=f"Score {grade.score}/100 · {grade.verdict.value}",
         fields=tuple(fields),
@@ -52,6 +59,16 @@ def graded(item: Question, grade: Grade, *, hints_used: int = 0, penalty: int = 
         question_id=item.id,
         score=grade.score,
     )
+
+
+def answer_key(item: Question) -> tuple[Field, ...]:
+    """The reference answer, then the explanation and docs link where the pack has them."""
+    fields = [Field(REFERENCE_FIELD, item.reference)]
+    if item.explanation:
+        fields.append(Field(EXPLANATION_FIELD, item.explanation))
+    if item.docs:
+        fields.append(Field(DOCS_FIELD, item.docs))
+    return tuple(fields)
 
 
 def hint(item: Question, concept: str, number: int, total: int, penalty: int) -> Reply:
@@ -79,7 +96,7 @@ def skipped(item: Question) -> Reply:
     return Reply(
         title="Skipped",
         text="No score recorded for this one.",
-        fields=(Field("Reference answer", item.reference),),
+        fields=answer_key(item),
         question_id=item.id,
     )
 

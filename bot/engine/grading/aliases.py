@@ -67,6 +67,7 @@ AWS_ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "sso": ("single sign on", "identity center"),
     "mfa": ("multi factor authentication", "two factor authentication", "2fa"),
     "rbac": ("role based access control",),
+    "least-privilege": ("least privilege", "principle of least privilege", "least privileged"),
     "ha": ("high availability", "highly available"),
     "dr": ("disaster recovery",),
     "rto": ("recovery time objective",),

@@ -75,11 +75,31 @@ def extract_concepts(
             # Show "not connected", not "connected", for a negated concept.
             leads_run = piece[0] is run[0]
             first_token = negator_at if leads_run and negator_at is not None else piece[0].start
-            start = spans[first_token][1]
-            end = spans[piece[-1].end - 1][2]
+            start = _joined_start(display, spans, first_token)
+            end = _joined_end(display, spans, piece[-1].end - 1)
             restates = all(unit.key in question_keys for unit in piece)
             concepts.append(Concept(display[start:end], terms, restates))
     return concepts
+
+
+def _joined_start(display: str, spans: Sequence[tuple[str, int, int]], index: int) -> int:
+    """Where a phrase starting at token `index` starts, with the words hyphenated onto it:
+    'X-Ray', 'on-demand', not 'Ray' and 'demand'.
+    """
+    while index > 0 and spans[index][1] > 0 and display[spans[index][1] - 1] == "-":
+        if spans[index - 1][2] != spans[index][1] - 1:
+            break
+        index -= 1
+    return spans[index][1]
+
+
+def _joined_end(display: str, spans: Sequence[tuple[str, int, int]], index: int) -> int:
+    """Where a phrase ending at token `index` ends, with the words hyphenated onto it."""
+    while index + 1 < len(spans) and display[spans[index][2] : spans[index][2] + 1] == "-":
+        if spans[index + 1][1] != spans[index][2] + 1:
+            break
+        index += 1
+    return spans[index][2]
 
 
 def given_concepts(phrases: Iterable[str], matcher: AliasMatcher) -> list[Concept]:

@@ -13,19 +13,23 @@ from bot.engine.grading.reference import (
     AnalysedReference,
     analyse_reference,
 )
-from bot.engine.grading.text import normalize, tokens
-from bot.engine.model import Grade, Verdict
+from bot.engine.grading.rubric import CompiledRubric, compile_rubric, grade_with_rubric
+from bot.engine.grading.text import normalize, stem, tokens
+from bot.engine.grading.verdicts import CORRECT_THRESHOLD, PARTIAL_THRESHOLD, verdict_for
+from bot.engine.grading.weights import GENERAL_STEMS
+from bot.engine.model import Grade, Rubric, Verdict
 
-CORRECT_THRESHOLD: Final = 70
-"""A score at or above this is a correct answer."""
-PARTIAL_THRESHOLD: Final = 35
-"""A score at or above this (and below CORRECT_THRESHOLD) is a partial answer."""
+__all__ = ["CORRECT_THRESHOLD", "PARTIAL_THRESHOLD", "Grader", "verdict_for"]
+
 CONCEPT_COVERED_SHARE: Final = 0.5
 """Share of a concept's term weight an answer must match for the concept to count as covered."""
 PARENT_CREDIT: Final = 0.5
 """Credit for a general term (load balancer) where the reference names a specific one (ALB)."""
 RECALL_BETA: Final = 2.0
 """F-beta of weighted recall and precision: recall of the reference matters most."""
+ELABORATION_ALLOWANCE: Final = 0.75
+"""Words beyond the reference an answer may add, as a share of the reference's own length,
+before precision falls: correct elaboration of a one-line reference is not padding."""
 CONFLICT_PENALTY: Final = 1.0
 """Each contradicted term costs this many times its weight, on top of earning nothing."""
 BREVITY_FLOOR: Final = 0.3
@@ -83,8 +87,6 @@ def _credit(reference: AnalysedReference, answered: set[str]) -> tuple[dict[str,
         parent = ALIAS_PARENTS.get(unsigned(term))
         if parent is not None and signed(parent, is_negated(term)) in answered:
             credit[term] = PARENT_CREDIT
-    if all(unsigned(term) in reference.question_keys for term in credit):
-        credit.clear()  # words copied from the question earn nothing on their own
     return credit, conflicts
 
 
@@ -98,7 +100,8 @@ def _score(
     recall = max(matched - CONFLICT_PENALTY * contradicted, 0.0) / reference.total_weight
     if recall <= 0.0:
         return 0
-    precision = terms.matched_units / terms.units
+    allowance = ELABORATION_ALLOWANCE * reference.content_units
+    precision = min(1.0, (terms.matched_units + allowance) / terms.units)
     beta2 = RECALL_BETA * RECALL_BETA
     blended = (1 + beta2) * precision * recall / (beta2 * precision + recall)
     # A one-word answer to a paragraph-long reference is thin even if every word is right.
@@ -131,13 +134,14 @@ def _explain(
     return tuple(covered), tuple(missed), tuple(contradicted)
 
 
-def verdict_for(score: int) -> Verdict:
-    """The verdict for a score."""
-    if score >= CORRECT_THRESHOLD:
-        return Verdict.CORRECT
-    if score >= PARTIAL_THRESHOLD:
-        return Verdict.PARTIAL
-    return Verdict.INCORRECT
+def key_term(phrase: str) -> str:
+    """The word of a phrase that names it best: its longest word that is not a very common
+    one (rarer words are longer), else its longest word.
+    """
+    words = [word.strip(".,;:!?()[]\"'") for word in phrase.split()]
+    words = [word for word in words if word]
+    rare = [word for word in words if stem(word.casefold()) not in GENERAL_STEMS]
+    return max(rare or words, key=len, default="")
 
 
 class Grader:
@@ -147,11 +151,41 @@ class Grader:
         """A grader has no state of its own; analysed references are cached module-wide."""
 
     def concepts(
-        self, reference: str, *, question: str = "", concepts: Sequence[str] = ()
+        self,
+        reference: str,
+        *,
+        question: str = "",
+        concepts: Sequence[str] = (),
+        rubric: Rubric | None = None,
     ) -> tuple[str, ...]:
-        """The key concepts of a reference, in order, as short human-readable phrases."""
+        """The key concepts of an answer key as short readable phrases, in hint order: a
+        rubric's counted concepts, most important first, else the reference's in order.
+        """
+        if rubric is not None:
+            return tuple(concept.label for concept in compile_rubric(rubric).hint_order)
         analysed = analyse_reference(reference, question, tuple(concepts), ())
         return tuple(concept.phrase for concept in analysed.shown)
+
+    def hints(
+        self,
+        reference: str,
+        *,
+        question: str = "",
+        concepts: Sequence[str] = (),
+        rubric: Rubric | None = None,
+    ) -> tuple[str, ...]:
+        """One hint per concept, most useful first: a rubric concept's short label, or the
+        key term of a reference's concept, so a hint never gives the whole answer away.
+        """
+        phrases = self.concepts(reference, question=question, concepts=concepts, rubric=rubric)
+        if rubric is not None:
+            return phrases
+        terms: list[str] = []
+        for phrase in phrases:
+            term = key_term(phrase)
+            if term and term.casefold() not in (t.casefold() for t in terms):
+                terms.append(term)
+        return tuple(terms)
 
     def prepare(
         self,
@@ -160,9 +194,12 @@ class Grader:
         question: str = "",
         concepts: Sequence[str] = (),
         aliases: Sequence[tuple[str, Sequence[str]]] = (),
-    ) -> AnalysedReference:
-        """Analyse a reference once (cached), so its first answer grades as fast as the rest."""
+        rubric: Rubric | None = None,
+    ) -> AnalysedReference | CompiledRubric:
+        """Analyse an answer key once (cached), so its first answer grades as fast as the rest."""
         alias_table: AliasTable = tuple((term, tuple(others)) for term, others in aliases)
+        if rubric is not None:
+            return compile_rubric(rubric, alias_table)
         return analyse_reference(reference, question, tuple(concepts), alias_table)
 
     def grade(
@@ -173,9 +210,14 @@ class Grader:
         question: str = "",
         concepts: Sequence[str] = (),
         aliases: Sequence[tuple[str, Sequence[str]]] = (),
+        rubric: Rubric | None = None,
     ) -> Grade:
-        """Grade `answer` against `reference`; words copied from `question` earn nothing."""
-        analysed = self.prepare(reference, question=question, concepts=concepts, aliases=aliases)
+        """Grade `answer` against its rubric where there is one, else against `reference`
+        (where words copied from `question` earn little)."""
+        alias_table: AliasTable = tuple((term, tuple(others)) for term, others in aliases)
+        if rubric is not None:
+            return grade_with_rubric(answer, compile_rubric(rubric, alias_table))
+        analysed = analyse_reference(reference, question, tuple(concepts), alias_table)
         terms = _answer_terms(answer, analysed)
 
         credit, conflicts = _credit(analysed, terms.terms)

@@ -12,7 +12,7 @@ from bot.engine.grading.aliases import AliasMatcher, matcher_for
 from bot.engine.grading.analysis import Kind, scan, unsigned
 from bot.engine.grading.concepts import Concept, extract_concepts, given_concepts
 from bot.engine.grading.text import normalize, tokens
-from bot.engine.grading.weights import term_weight
+from bot.engine.grading.weights import GENERAL_STEMS, term_weight
 
 REFERENCE_CACHE_SIZE: Final = 4096
 """Analysed references kept warm; a question pack is a few hundred questions."""
@@ -62,6 +62,11 @@ class AnalysedReference:
         return key
 
 
+def _only_general_words(concept: Concept) -> bool:
+    """A concept of very common words alone ('different', 'cases') names nothing to show."""
+    return all(unsigned(term) in GENERAL_STEMS for term in concept.terms)
+
+
 def question_keys(question: str, matcher: AliasMatcher) -> frozenset[str]:
     """The content keys of a question: an answer earns nothing for repeating them."""
     units = scan(tokens(normalize(question)), matcher)
@@ -107,7 +112,11 @@ def analyse_reference(
     long_pairs = [(word, key) for key, word in surface.items() if len(word) >= FUZZY_MIN_LEN]
     return AnalysedReference(
         concepts=tuple(found),
-        shown=tuple(concept for concept in found if not concept.restates_question),
+        shown=tuple(
+            concept
+            for concept in found
+            if not concept.restates_question and not _only_general_words(concept)
+        ),
         concept_weights=tuple(
             sum(weights.get(term, 0.0) for term in concept.terms) for concept in found
         ),

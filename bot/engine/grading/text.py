@@ -12,8 +12,9 @@ import snowballstemmer  # type: ignore[import-untyped]  # ships no type hints
 CLAUSE_BREAKS: Final = frozenset(".,;:!?()[]")
 
 # A word is letters/digits (any script, no underscore); "don't" splits into "do" + "n't".
-_WORD_PATTERN: Final = re.compile(r"[^\W_]+?(?=n't\b)|n't\b|[^\W_]+|[.,;:!?()\[\]]")
-_SIMPLE_WORD_PATTERN: Final = re.compile(r"[^\W_]+|[.,;:!?()\[\]]")
+# A dot between two letters or digits (Node.js, v1.2) joins a name: it ends no clause.
+_WORD_PATTERN: Final = re.compile(r"[^\W_]+?(?=n't\b)|n't\b|[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]")
+_SIMPLE_WORD_PATTERN: Final = re.compile(r"[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]")
 
 # Curly quotes (U+2018, U+2019, U+02BC) become straight so contractions split alike.
 _APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})

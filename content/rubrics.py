@@ -1,0 +1,364 @@
+"""Rubric answer keys in YAML: overlay files keyed by question id, and inline pack blocks.
+
+The format is documented in content/RUBRICS.md. Parsing walks YAML's node tree rather than
+the loaded values, so every problem names the line it is on; all of a file's problems are
+reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Final
+
+import yaml
+
+from bot.engine.errors import ContentError, PackProblemsError
+from bot.engine.model import Difficulty, Question, Rubric, RubricConcept, Subject
+from bot.engine.naming import squash
+
+MIN_WEIGHT: Final = 0.25
+MAX_WEIGHT: Final = 5.0
+MAX_CONCEPTS: Final = 20
+MAX_PHRASE_LENGTH: Final = 160
+MIN_SUBJECTS: Final = 2
+ENTRY_KEYS: Final = frozenset(
+    {"concepts", "subjects", "question", "reference", "explain", "docs", "difficulty"}
+)
+CONCEPT_KEYS: Final = frozenset({"name", "also", "weight", "required", "optional", "of"})
+_DOCS_URL: Final = re.compile(r"https://[^\s<>\"']+")
+
+_SCALARS: Final = yaml.constructor.SafeConstructor()
+
+
+@dataclass(frozen=True, slots=True)
+class RubricEntry:
+    """One question's rubric and the wording it brings, as read from a file."""
+
+    question_id: str
+    path: str
+    line: int
+    rubric: Rubric
+    prompt: str | None = None
+    reference: str | None = None
+    explanation: str = ""
+    docs: str = ""
+    difficulty: Difficulty | None = None
+
+    @property
+    def origin(self) -> str:
+        """'file:line' of the entry."""
+        return f"{self.path}:{self.line}"
+
+
+def apply_entry(question: Question, entry: RubricEntry) -> Question:
+    """The question with the entry's rubric, wording, explanation and docs link."""
+    return replace(
+        question,
+        prompt=entry.prompt or question.prompt,
+        reference=entry.reference or question.reference,
+        difficulty=entry.difficulty or question.difficulty,
+        rubric=entry.rubric,
+        explanation=entry.explanation or question.explanation,
+        docs=entry.docs or question.docs,
+    )
+
+
+def parse_overlay(text: str, path: str) -> list[RubricEntry]:
+    """Every entry of an overlay file; problems raise PackProblemsError naming file and line."""
+    problems: list[ContentError] = []
+    root = _compose(text, path, 0, problems)
+    entries: list[RubricEntry] = []
+    if root is None:
+        if not problems:
+            problems.append(ContentError(path, 1, "the rubric file is empty"))
+    elif not isinstance(root, yaml.MappingNode):
+        problems.append(_problem(path, root, 0, "expected a mapping of question id -> rubric"))
+    else:
+        for key, value in _unique_pairs(root, path, 0, problems, "question id"):
+            question_id = str(key.value).strip()
+            entry = _entry(value, path, 0, question_id, _line(key, 0), problems)
+            if entry is not None:
+                entries.append(entry)
+    if problems:
+        raise PackProblemsError(problems)
+    return entries
+
+
+def parse_inline(text: str, path: str, first_line: int, question_id: str) -> RubricEntry:
+    """The rubric of an inline block whose YAML starts at line `first_line` of `path`."""
+    problems: list[ContentError] = []
+    root = _compose(text, path, first_line - 1, problems)
+    entry = None
+    if root is None and not problems:
+        problems.append(ContentError(path, first_line, "the rubric block is empty"))
+    elif root is not None:
+        entry = _entry(root, path, first_line - 1, question_id, first_line, problems)
+    if problems or entry is None:
+        raise PackProblemsError(problems or [ContentError(path, first_line, "no rubric")])
+    return entry
+
+
+def _compose(text: str, path: str, offset: int, problems: list[ContentError]) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = offset + (mark.line + 1 if mark is not None else 1)
+        problems.append(ContentError(path, line, f"not valid YAML: {error.problem or error}"))
+    except yaml.YAMLError as error:
+        problems.append(ContentError(path, offset + 1, f"not valid YAML: {error}"))
+    return None
+
+
+def _line(node: yaml.Node, offset: int) -> int:
+    return offset + node.start_mark.line + 1
+
+
+def _problem(path: str, node: yaml.Node, offset: int, message: str) -> ContentError:
+    return ContentError(path, _line(node, offset), message)
+
+
+def _unique_pairs(
+    node: yaml.MappingNode, path: str, offset: int, problems: list[ContentError], what: str
+) -> Iterable[tuple[yaml.ScalarNode, yaml.Node]]:
+    """The (key, value) pairs of a mapping, refusing non-text and repeated keys."""
+    seen: dict[str, int] = {}
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or not str(key.value).strip():
+            problems.append(_problem(path, key, offset, f"a {what} must be plain text"))
+            continue
+        text = str(key.value).strip()
+        if text in seen:
+            problems.append(
+                _problem(
+                    path,
+                    key,
+                    offset,
+                    f"{what} {text!r} is given twice (first at line {seen[text]})",
+                )
+            )
+            continue
+        seen[text] = _line(key, offset)
+        yield key, value
+
+
+class _Reader:
+    """Reads one entry's nodes, noting problems with their lines."""
+
+    def __init__(self, path: str, offset: int, problems: list[ContentError]) -> None:
+        self.path = path
+        self.offset = offset
+        self.problems = problems
+
+    def fail(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(_problem(self.path, node, self.offset, message))
+
+    def text(self, node: yaml.Node, what: str) -> str | None:
+        """A non-empty one-line-or-more text value."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+            self.fail(node, f"{what} must be text")
+            return None
+        value = " ".join(str(node.value).split())
+        if not value:
+            self.fail(node, f"{what} is empty")
+            return None
+        return value
+
+    def phrase(self, node: yaml.Node, what: str) -> str | None:
+        value = self.text(node, what)
+        if value is not None and len(value) > MAX_PHRASE_LENGTH:
+            self.fail(node, f"{what} has {len(value)} characters; the limit is {MAX_PHRASE_LENGTH}")
+            return None
+        if value is not None and not squash(value):
+            self.fail(node, f"{what} {value!r} has no letters or digits")
+            return None
+        return value
+
+    def phrases(self, node: yaml.Node, what: str) -> tuple[str, ...]:
+        if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
+            found = self.phrase(node, what)
+            return (found,) if found else ()
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, f"{what} must be a list of phrasings")
+            return ()
+        return tuple(p for item in node.value if (p := self.phrase(item, what)) is not None)
+
+    def flag(self, node: yaml.Node, what: str) -> bool:
+        value = _scalar(node)
+        if not isinstance(value, bool):
+            self.fail(node, f"{what} must be true or false")
+            return False
+        return value
+
+    def weight(self, node: yaml.Node) -> float:
+        value = _scalar(node)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(node, f"weight must be a number from {MIN_WEIGHT:g} to {MAX_WEIGHT:g}")
+            return 1.0
+        if not MIN_WEIGHT <= value <= MAX_WEIGHT:
+            self.fail(node, f"weight {value:g} is out of range ({MIN_WEIGHT:g} to {MAX_WEIGHT:g})")
+            return 1.0
+        return float(value)
+
+
+def _scalar(node: yaml.Node) -> object:
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    return _SCALARS.construct_object(node)
+
+
+def _entry(
+    node: yaml.Node,
+    path: str,
+    offset: int,
+    question_id: str,
+    line: int,
+    problems: list[ContentError],
+) -> RubricEntry | None:
+    reader = _Reader(path, offset, problems)
+    if not isinstance(node, yaml.MappingNode):
+        reader.fail(node, f"the rubric of {question_id!r} must be a mapping with 'concepts'")
+        return None
+    before = len(problems)
+    fields: dict[str, yaml.Node] = {}
+    for key, value in _unique_pairs(node, path, offset, problems, "key"):
+        name = str(key.value).strip()
+        if name not in ENTRY_KEYS:
+            reader.fail(key, f"unknown key {name!r} (known: {', '.join(sorted(ENTRY_KEYS))})")
+            continue
+        fields[name] = value
+    subjects = _subjects(reader, fields["subjects"]) if "subjects" in fields else ()
+    if "concepts" not in fields:
+        reader.fail(node, f"the rubric of {question_id!r} has no 'concepts'")
+        concepts: tuple[RubricConcept, ...] = ()
+    else:
+        concepts = _concepts(reader, fields["concepts"], subjects)
+
+    def optional(key: str) -> str | None:
+        return reader.text(fields[key], key) if key in fields else None
+
+    prompt = optional("question")
+    reference = optional("reference")
+    explanation = optional("explain") or ""
+    docs = optional("docs") or ""
+    if docs and not _DOCS_URL.fullmatch(docs):
+        reader.fail(fields["docs"], f"docs must be one https:// link, got {docs!r}")
+    difficulty = None
+    if "difficulty" in fields:
+        level = reader.text(fields["difficulty"], "difficulty")
+        try:
+            difficulty = Difficulty((level or "").lower()) if level else None
+        except ValueError:
+            accepted = ", ".join(d.value for d in Difficulty)
+            reader.fail(fields["difficulty"], f"unknown difficulty {level!r} ({accepted})")
+    if len(problems) > before:
+        return None
+    return RubricEntry(
+        question_id=question_id,
+        path=path,
+        line=line,
+        rubric=Rubric(concepts, subjects),
+        prompt=prompt,
+        reference=reference,
+        explanation=explanation,
+        docs=docs,
+        difficulty=difficulty,
+    )
+
+
+def _subjects(reader: _Reader, node: yaml.Node) -> tuple[Subject, ...]:
+    if not isinstance(node, yaml.MappingNode):
+        reader.fail(node, "subjects must be a mapping: subject name -> [its other names]")
+        return ()
+    subjects: list[Subject] = []
+    for key, value in _unique_pairs(node, reader.path, reader.offset, reader.problems, "subject"):
+        name = reader.phrase(key, "a subject name")
+        if name is None:
+            continue
+        empty = isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null"
+        others = () if empty else reader.phrases(value, f"a name of subject {name!r}")
+        subjects.append(Subject(name, others))
+    if len(subjects) < MIN_SUBJECTS:
+        reader.fail(node, f"a contrast needs at least {MIN_SUBJECTS} subjects")
+    return tuple(subjects)
+
+
+def _concepts(
+    reader: _Reader, node: yaml.Node, subjects: Sequence[Subject]
+) -> tuple[RubricConcept, ...]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        reader.fail(node, "concepts must be a non-empty list")
+        return ()
+    if len(node.value) > MAX_CONCEPTS:
+        reader.fail(node, f"{len(node.value)} concepts; the limit is {MAX_CONCEPTS}")
+    concepts: list[RubricConcept] = []
+    names: dict[str, int] = {}
+    subject_names = {subject.name for subject in subjects}
+    for item in node.value:
+        concept = _concept(reader, item, subject_names)
+        if concept is None:
+            continue
+        identity = squash(concept.label)
+        if identity in names:
+            reader.fail(
+                item, f"concept {concept.label!r} is named twice (first at line {names[identity]})"
+            )
+            continue
+        names[identity] = _line(item, reader.offset)
+        concepts.append(concept)
+    if concepts and all(concept.optional for concept in concepts):
+        reader.fail(node, "every concept is optional: at least one must count")
+    bound = {concept.subject for concept in concepts}
+    for subject in subjects:
+        if subject.name not in bound:
+            reader.fail(node, f"subject {subject.name!r} has no concept bound to it ('of:')")
+    return tuple(concepts)
+
+
+def _concept(reader: _Reader, node: yaml.Node, subjects: set[str]) -> RubricConcept | None:
+    if isinstance(node, yaml.ScalarNode):
+        text = reader.text(node, "a concept")
+        if text is None:
+            return None
+        name, _, others = text.partition("=")
+        parts = tuple(part.strip() for part in others.split(",")) if others else ()
+        if not name.strip() or any(not part for part in parts):
+            reader.fail(node, f"empty phrasing in concept {text!r}")
+            return None
+        return RubricConcept(name.strip(), parts)
+    if not isinstance(node, yaml.MappingNode):
+        reader.fail(node, "a concept must be text or a mapping with 'name'")
+        return None
+    before = len(reader.problems)
+    fields: dict[str, yaml.Node] = {}
+    for key, value in _unique_pairs(node, reader.path, reader.offset, reader.problems, "key"):
+        name = str(key.value).strip()
+        if name not in CONCEPT_KEYS:
+            reader.fail(
+                key, f"unknown concept key {name!r} (known: {', '.join(sorted(CONCEPT_KEYS))})"
+            )
+            continue
+        fields[name] = value
+    if "name" not in fields:
+        reader.fail(node, "a concept needs a 'name'")
+        return None
+    concept_name = reader.phrase(fields["name"], "a concept name")
+    phrasings: tuple[str, ...] = (
+        reader.phrases(fields["also"], "a phrasing") if "also" in fields else ()
+    )
+    weight = reader.weight(fields["weight"]) if "weight" in fields else 1.0
+    required = reader.flag(fields["required"], "required") if "required" in fields else False
+    optional = reader.flag(fields["optional"], "optional") if "optional" in fields else False
+    if required and optional:
+        reader.fail(node, "a concept cannot be both required and optional")
+    subject = None
+    if "of" in fields:
+        subject = reader.text(fields["of"], "of")
+        if subject is not None and subject not in subjects:
+            known = ", ".join(sorted(subjects)) or "none: add 'subjects'"
+            reader.fail(fields["of"], f"'of' names an unknown subject {subject!r} (known: {known})")
+    if concept_name is None or len(reader.problems) > before:
+        return None
+    return RubricConcept(concept_name, phrasings, weight, required, optional, subject)
