@@ -67,7 +67,8 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
         except ContentError as error:
             problems.append(Problem(error.path, error.line, error.problem))
     # The default pack itself (as in `content check content/packs`) is not its own duplicate.
-    others = [p for p in packs if (p.topics, p.questions) != (seed.topics, seed.questions)]
+    seed_ids = [question.id for question in seed.questions]
+    others = [p for p in packs if [q.id for q in p.questions] != seed_ids or p.name != seed.name]
     _, duplicates = merge_packs([seed, *others])
     for duplicate in duplicates:
         origin, _, line = duplicate.question.origin.rpartition(":")

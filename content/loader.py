@@ -39,23 +39,24 @@ class Duplicate:
         )
 
 
+def seed_document() -> Pack:
+    """The seed document shipped inside the package, parsed as it is, without its overlay."""
+    source = resources.files("content").joinpath("packs", DEFAULT_PACK_NAME)
+    return parse_pack(source.read_text(encoding="utf-8"), f"content/packs/{DEFAULT_PACK_NAME}")
+
+
 def default_pack() -> Pack:
-    """Parse the seed document shipped inside the package, with its rubric overlay."""
-    packs = resources.files("content").joinpath("packs")
-    pack = parse_pack(
-        packs.joinpath(DEFAULT_PACK_NAME).read_text(encoding="utf-8"),
-        f"content/packs/{DEFAULT_PACK_NAME}",
-    )
+    """The default pack: the seed document with its rubric overlay applied."""
     stem = DEFAULT_PACK_NAME.removesuffix(PACK_SUFFIX) + OVERLAY_SUFFIX
+    folder = resources.files("content").joinpath("packs", stem)
     overlays: list[tuple[str, str]] = []
-    folder = packs.joinpath(stem)
     if folder.is_dir():
         overlays.extend(
             (f"content/packs/{stem}/{item.name}", item.read_text(encoding="utf-8"))
             for item in sorted(folder.iterdir(), key=lambda item: item.name)
             if item.name.endswith(YAML_SUFFIXES)
         )
-    return with_overlays(pack, overlays)
+    return with_overlays(seed_document(), overlays)
 
 
 def overlay_paths(pack_path: Path) -> list[Path]:

@@ -151,6 +151,7 @@ class _Reader:
         self.path = path
         self.offset = offset
         self.problems = problems
+        self.subject_lines: dict[str, yaml.Node] = {}
 
     def fail(self, node: yaml.Node, message: str) -> None:
         self.problems.append(_problem(self.path, node, self.offset, message))
@@ -277,6 +278,7 @@ def _subjects(reader: _Reader, node: yaml.Node) -> tuple[Subject, ...]:
         name = reader.phrase(key, "a subject name")
         if name is None:
             continue
+        reader.subject_lines[name] = key
         empty = isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null"
         others = () if empty else reader.phrases(value, f"a name of subject {name!r}")
         subjects.append(Subject(name, others))
@@ -313,7 +315,8 @@ def _concepts(
     bound = {concept.subject for concept in concepts}
     for subject in subjects:
         if subject.name not in bound:
-            reader.fail(node, f"subject {subject.name!r} has no concept bound to it ('of:')")
+            where = reader.subject_lines.get(subject.name, node)
+            reader.fail(where, f"subject {subject.name!r} has no concept bound to it ('of:')")
     return tuple(concepts)
 
 

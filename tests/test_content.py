@@ -18,6 +18,7 @@ from content.loader import (
     load_catalog,
     load_pack_files,
     read_pack,
+    seed_document,
 )
 from content.parser import Pack, parse_pack
 
@@ -68,8 +69,8 @@ def parse_error(text: str, path: str = "packs/bad.md") -> ContentError:
 
 @pytest.fixture(scope="module")
 def seed() -> Pack:
-    """The default pack, parsed once."""
-    return default_pack()
+    """The seed document as the parser reads it, without its rubric overlay, parsed once."""
+    return seed_document()
 
 
 def test_default_pack_has_the_ten_seed_topics(seed: Pack) -> None:

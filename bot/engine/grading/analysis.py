@@ -23,7 +23,7 @@ subnet" denies "public", not "subnet")."""
 
 # "no longer" negates like "no"; "not only ... but also" does not negate at all.
 _NEGATION_TAILS: Final = frozenset({"longer"})
-_CANCELLING_TAILS: Final = frozenset({"only"})
+_CANCELLING_TAILS: Final = frozenset({"only", "just", "merely", "simply"})
 
 NEGATED_MARK: Final = "!"
 """Prefix of a signed term that is stated negatively ("not connected" is "!connect")."""

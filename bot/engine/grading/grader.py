@@ -199,7 +199,7 @@ class Grader:
         """Analyse an answer key once (cached), so its first answer grades as fast as the rest."""
         alias_table: AliasTable = tuple((term, tuple(others)) for term, others in aliases)
         if rubric is not None:
-            return compile_rubric(rubric, alias_table)
+            return compile_rubric(rubric, alias_table, question)
         return analyse_reference(reference, question, tuple(concepts), alias_table)
 
     def grade(
@@ -216,7 +216,7 @@ class Grader:
         (where words copied from `question` earn little)."""
         alias_table: AliasTable = tuple((term, tuple(others)) for term, others in aliases)
         if rubric is not None:
-            return grade_with_rubric(answer, compile_rubric(rubric, alias_table))
+            return grade_with_rubric(answer, compile_rubric(rubric, alias_table, question))
         analysed = analyse_reference(reference, question, tuple(concepts), alias_table)
         terms = _answer_terms(answer, analysed)
 

@@ -19,15 +19,21 @@ from rapidfuzz import fuzz, process
 
 from bot.engine.grading.aliases import ALIAS_PARENTS, AliasMatcher, matcher_for
 from bot.engine.grading.analysis import Kind, Unit, opposite, scan, signed
-from bot.engine.grading.text import normalize, tokens
-from bot.engine.grading.verdicts import CORRECT_THRESHOLD, PARTIAL_THRESHOLD, verdict_for
+from bot.engine.grading.text import CLAUSE_BREAKS, NEGATORS, normalize, tokens
+from bot.engine.grading.verdicts import PARTIAL_THRESHOLD, verdict_for
 from bot.engine.grading.weights import term_weight
 from bot.engine.model import Grade, Rubric, RubricConcept
 
 FULL_MARKS_COVERAGE: Final = 0.8
 """Share of the rubric's weight at which an answer scores 100: strong candidates leave one
 minor idea out, and an interviewer still gives full marks."""
-PARTIAL_MATCH_SHARE: Final = 0.6
+COVERAGE_CURVE: Final = 1.6
+"""Exponent on coverage: above 1, one idea of several earns less than its share."""
+REQUIRED_MISSED_CAP: Final = 59
+"""The most an answer missing a required concept scores."""
+CONTRADICTED_CAP: Final = 59
+"""The most an answer with a wrong claim scores, when it holds more right than wrong."""
+PARTIAL_MATCH_SHARE: Final = 0.5
 """Share of a phrasing's word weight a sentence must hold to earn part of the concept."""
 PARTIAL_MATCH_CREDIT: Final = 0.6
 """What a partly matched phrasing earns, times the share it matched."""
@@ -51,7 +57,57 @@ CONTRAST_CUES: Final = frozenset(
 """A subject named right after these is the foil, not the one a property is said of."""
 RELATIVE_WORDS: Final = frozenset({"which", "that", "who", "where", "whose"})
 """'unlike EBS, which persists': a foil followed by these takes the clause's properties."""
+OBJECT_CUES: Final = frozenset(
+    {
+        "of",
+        "in",
+        "on",
+        "to",
+        "from",
+        "with",
+        "into",
+        "for",
+        "by",
+        "across",
+        "between",
+        "each",
+        "per",
+        "over",
+        "under",
+        "onto",
+        "within",
+        "inside",
+    }
+)
+"""A subject named right after these is an object ('copies of each primary'): a property
+goes to the clause's subject before it goes to an object."""
+ABSENCE_WORDS: Final = frozenset({"no", "without", "none", "lack", "lacks", "nothing"})
+"""Negators that deny a thing's presence ('no secrets on laptops'), not a claim about it."""
+CAUTION_WORDS: Final = frozenset(
+    {
+        "avoid",
+        "avoiding",
+        "prevent",
+        "preventing",
+        "never",
+        "no",
+        "not",
+        "without",
+        "reduce",
+        "reducing",
+        "minimize",
+        "minimise",
+        "limit",
+        "limiting",
+        "don't",
+        "dont",
+    }
+)
+"""A concept named with these is a thing not to do ('avoid over-partitioning'): its
+phrasings said negatively ("don't over-partition") state it, they do not deny it."""
+_NEGATOR_REACH: Final = 5
 _CUE_REACH: Final = 2
+_OBJECT_REACH: Final = 3
 _AUXILIARIES: Final = frozenset(
     {"can", "cannot", "is", "are", "has", "have", "does", "do", "will", "must", "may", "should"}
 )
@@ -142,14 +198,19 @@ def _phrasing(text: str, matcher: AliasMatcher) -> _Phrasing | None:
 
 @lru_cache(maxsize=_RUBRIC_CACHE_SIZE)
 def compile_rubric(
-    rubric: Rubric, aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    rubric: Rubric, aliases: tuple[tuple[str, tuple[str, ...]], ...] = (), question: str = ""
 ) -> CompiledRubric:
-    """Compile a rubric once (cached): every phrasing and subject name as keys."""
+    """Compile a rubric once (cached): every phrasing and subject name as keys.
+
+    A phrasing made only of the question's own words is left out (an answer that repeats the
+    question has said nothing), unless it is all its concept has.
+    """
     matcher = matcher_for(aliases)
+    asked = {u.key for u in _units(question, matcher) if u.kind is Kind.CONTENT}
     concepts: list[_CompiledConcept] = []
     surface: dict[str, str] = {}
     for concept in rubric.concepts:
-        phrasings = []
+        phrasings: list[_Phrasing] = []
         for text in (concept.name, *concept.phrasings):
             compiled = _phrasing(text, matcher)
             if compiled is not None:
@@ -157,12 +218,17 @@ def compile_rubric(
             for unit in _units(text, matcher):
                 if unit.kind is Kind.CONTENT and len(unit.word) > len(surface.get(unit.key, "")):
                     surface[unit.key] = unit.word
-        concepts.append(_CompiledConcept(concept, tuple(phrasings)))
+        informative = [p for p in phrasings if not {t.lstrip("!") for t in p.terms} <= asked]
+        concepts.append(_CompiledConcept(concept, tuple(informative or phrasings)))
     subjects = []
     for subject in rubric.subjects:
         spellings = []
         for name in (subject.name, *subject.names):
-            keys = tuple(u.key for u in _units(name, matcher) if u.kind is Kind.CONTENT)
+            content = [u for u in _units(name, matcher) if u.kind is Kind.CONTENT]
+            keys = tuple(u.key for u in content)
+            for unit in content:
+                if len(unit.word) > len(surface.get(unit.key, "")):
+                    surface[unit.key] = unit.word
             if keys:
                 spellings.append(keys)
         subjects.append(_CompiledSubject(subject.name, tuple(spellings)))
@@ -184,7 +250,11 @@ class _Word(NamedTuple):
 
     key: str
     negated: bool
+    negator: str
+    """The word that negates it ('not', 'no'), or '' when it is not negated by one."""
+    content: bool
     sentence: int
+    clause: int
     position: int
     start: int
     end: int
@@ -192,9 +262,12 @@ class _Word(NamedTuple):
 
 class _Mention(NamedTuple):
     subject: str
-    sentence: int
+    clause: int
     position: int
     foil: bool
+    """Named as the other side of a contrast ('unlike EBS')."""
+    object: bool
+    """Named after a preposition ('copies of each primary')."""
 
 
 class _Hit(NamedTuple):
@@ -206,6 +279,8 @@ class _Hit(NamedTuple):
     denied: bool
     """The sentence says its opposite."""
     full: bool
+    absence: bool = False
+    """Denied only by 'no' or 'without' before a word."""
 
 
 @dataclass(slots=True)
@@ -217,6 +292,8 @@ class _Answer:
     """Per sentence: (key, negated, position) of every word, stopwords included, in order."""
     where: dict[str, list[_Word]]
     mentions: list[_Mention]
+    in_mentions: frozenset[int] = frozenset()
+    """Positions of the words that name a subject: no evidence of a property."""
 
 
 def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
@@ -225,9 +302,11 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
     words: list[_Word] = []
     stream: list[list[tuple[str, bool, int]]] = [[]]
     where: dict[str, list[_Word]] = defaultdict(list)
-    sentence = 0
+    sentence = clause = 0
     for unit in units:
         if unit.kind is Kind.BREAK:
+            if words and words[-1].clause == clause:
+                clause += 1
             if unit.word in SENTENCE_ENDS and stream[-1]:
                 sentence += 1
                 stream.append([])
@@ -238,7 +317,11 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
         if unit.kind is Kind.CONTENT and key not in rubric.keys and len(unit.word) >= FUZZY_MIN_LEN:
             key = rubric.misspelt_key(unit.word) or key
         position = len(words)
-        word = _Word(key, unit.negated, sentence, position, unit.start, unit.end)
+        negator = _negator(words_tokens, unit.start) if unit.negated else ""
+        content = unit.kind is Kind.CONTENT
+        word = _Word(
+            key, unit.negated, negator, content, sentence, clause, position, unit.start, unit.end
+        )
         words.append(word)
         stream[-1].append((key, unit.negated, position))
         if unit.kind is Kind.CONTENT:
@@ -246,7 +329,19 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
             parent = ALIAS_PARENTS.get(key)
             if parent is not None:
                 where[parent].append(word._replace(key=parent))
-    return _Answer(words, stream, where, _mentions(rubric, words, stream, words_tokens))
+    mentions, in_mentions = _mentions(rubric, words, stream, words_tokens)
+    return _Answer(words, stream, where, mentions, in_mentions)
+
+
+def _negator(words_tokens: Sequence[str], start: int) -> str:
+    """The negator nearest before token `start` in its clause, or '' (an antonym)."""
+    for index in range(start - 1, max(-1, start - _NEGATOR_REACH), -1):
+        word = words_tokens[index]
+        if word in NEGATORS:
+            return word
+        if word in CLAUSE_BREAKS:
+            break
+    return ""
 
 
 def _mentions(
@@ -254,12 +349,15 @@ def _mentions(
     words: list[_Word],
     stream: list[list[tuple[str, bool, int]]],
     words_tokens: Sequence[str],
-) -> list[_Mention]:
-    """Where the answer names each subject, and whether as the foil of a contrast."""
+) -> tuple[list[_Mention], frozenset[int]]:
+    """Where the answer names each subject, whether as the foil of a contrast, and the
+    positions of the words that name them.
+    """
     if not rubric.subjects:
-        return []
+        return [], frozenset()
     mentions: list[_Mention] = []
-    for sentence, items in enumerate(stream):
+    naming: set[int] = set()
+    for items in stream:
         keys = [key for key, _, _ in items]
         for subject in rubric.subjects:
             for spelling in subject.spellings:
@@ -269,71 +367,124 @@ def _mentions(
                         continue
                     first, last = words[items[index][2]], words[items[index + size - 1][2]]
                     foil = _is_foil(words_tokens, first.start, last.end)
-                    mentions.append(_Mention(subject.name, sentence, first.position, foil))
+                    cues = _clause_before(words_tokens, first.start, _OBJECT_REACH)
+                    as_object = any(word in OBJECT_CUES for word in cues)
+                    mentions.append(
+                        _Mention(subject.name, first.clause, first.position, foil, as_object)
+                    )
+                    naming.update(range(first.position, last.position + 1))
     mentions.sort(key=lambda mention: mention.position)
-    return mentions
+    return mentions, frozenset(naming)
+
+
+def _clause_before(words_tokens: Sequence[str], start: int, reach: int) -> list[str]:
+    """Up to `reach` tokens before `start`, not reaching back past a clause break."""
+    found: list[str] = []
+    for index in range(start - 1, max(-1, start - reach - 1), -1):
+        if words_tokens[index] in CLAUSE_BREAKS:
+            break
+        found.append(words_tokens[index])
+    return found
 
 
 def _is_foil(words_tokens: Sequence[str], start: int, end: int) -> bool:
-    before = words_tokens[max(0, start - _CUE_REACH) : start]
+    before = _clause_before(words_tokens, start, _CUE_REACH)
     if not any(word in CONTRAST_CUES for word in before):
         return False
     after = [word for word in words_tokens[end : end + _CUE_REACH] if word != ","]
     return not (after and after[0] in RELATIVE_WORDS)
 
 
-def _hits(phrasing: _Phrasing, answer: _Answer) -> list[_Hit]:
-    """Every sentence that says the phrasing, partly says it, or says its opposite."""
+def _hits(phrasing: _Phrasing, answer: _Answer, skip: frozenset[int]) -> list[_Hit]:
+    """Every sentence that says the phrasing, partly says it, or says its opposite; the
+    words at positions in `skip` are not looked at.
+    """
     if phrasing.exact:
-        return _exact_hits(phrasing, answer)
-    found: dict[int, dict[int, tuple[bool, int]]] = defaultdict(dict)
+        return _exact_hits(phrasing, answer, skip)
+    found: dict[int, dict[int, tuple[bool, int, bool]]] = defaultdict(dict)
     for index, term in enumerate(phrasing.terms):
         negated_term = term.startswith("!")
         key = term[1:] if negated_term else term
         for word in answer.where.get(key, ()):
+            if word.position in skip:
+                continue
             agrees = word.negated == negated_term
             seen = found[word.sentence].get(index)
             if seen is None or (agrees and not seen[0]):
-                found[word.sentence][index] = (agrees, word.position)
+                absent = word.negator in ABSENCE_WORDS
+                found[word.sentence][index] = (agrees, word.position, absent)
     total = sum(phrasing.weights)
     hits: list[_Hit] = []
     for sentence, matched in found.items():
-        position = min(at for _, at in matched.values())
+        positions = [at for _, at, _ in matched.values()]
+        position = min(positions)
         if len(matched) == len(phrasing.terms):
-            denied = not all(agrees for agrees, _ in matched.values())
-            hits.append(_Hit(sentence, position, 0.0 if denied else 1.0, denied, True))
-            continue
+            against = [i for i, (ok, _, _) in matched.items() if not ok]
+            disagreeing = sum(phrasing.weights[i] for i in against)
+            if not against:
+                denied = _negated_before(answer, position, positions)
+                hits.append(_Hit(sentence, position, 0.0 if denied else 1.0, denied, True))
+                continue
+            # Denied when its head word is, or most of it: "not encrypted at rest".
+            if 0 in against or disagreeing > total - disagreeing:
+                absence = all(matched[i][2] for i in against)
+                hits.append(_Hit(sentence, position, 0.0, True, True, absence))
+                continue
         if len(phrasing.terms) < 2:
             continue
-        agreeing = sum(phrasing.weights[i] for i, (agrees, _) in matched.items() if agrees)
+        agreeing = sum(phrasing.weights[i] for i, (agrees, _, _) in matched.items() if agrees)
         share = agreeing / total if total else 0.0
         if share >= PARTIAL_MATCH_SHARE:
             hits.append(_Hit(sentence, position, PARTIAL_MATCH_CREDIT * share, False, False))
     return hits
 
 
-def _exact_hits(phrasing: _Phrasing, answer: _Answer) -> list[_Hit]:
+def _negated_before(answer: _Answer, first: int, matched: Sequence[int]) -> bool:
+    """Whether the content word just before a phrase in its clause is negated by 'not' or
+    "n't": "doesn't guarantee exactly once" denies "exactly once".
+    """
+    clause = answer.words[first].clause
+    for position in range(first - 1, -1, -1):
+        word = answer.words[position]
+        if word.clause != clause:
+            return False
+        if not word.content or position in matched:
+            continue
+        return word.negated and bool(word.negator) and word.negator not in ABSENCE_WORDS
+    return False
+
+
+def _exact_hits(phrasing: _Phrasing, answer: _Answer, skip: frozenset[int]) -> list[_Hit]:
     """Sentences with the phrasing's words in order, at most EXACT_GAP other words apart."""
     wanted = phrasing.sequence
-    negated_term = bool(phrasing.terms) and phrasing.terms[0].startswith("!")
+    term = phrasing.terms[0] if phrasing.terms else ""
+    negated_term = term.startswith("!")
+    content_key = term[1:] if negated_term else term
     hits: list[_Hit] = []
     for sentence, items in enumerate(answer.stream):
         for start, item in enumerate(items):
-            if item[0] != wanted[0]:
+            if item[0] != wanted[0] or item[2] in skip:
                 continue
-            end = _ordered_end(items, start, wanted)
-            if end is None:
+            matched = _ordered_match(items, start, wanted)
+            if matched is None:
                 continue
-            negated = any(items[k][1] for k in range(start, end))
-            denied = negated != negated_term
-            hits.append(_Hit(sentence, item[2], 0.0 if denied else 1.0, denied, True))
+            words = [answer.words[items[k][2]] for k in matched if items[k][0] == content_key]
+            against = [word for word in words if word.negated != negated_term]
+            if against:
+                absence = all(word.negator in ABSENCE_WORDS for word in against)
+                hits.append(_Hit(sentence, item[2], 0.0, True, True, absence))
+            elif _negated_before(answer, item[2], [items[k][2] for k in matched]):
+                hits.append(_Hit(sentence, item[2], 0.0, True, True))
+            else:
+                hits.append(_Hit(sentence, item[2], 1.0, False, True))
     return hits
 
 
-def _ordered_end(
+def _ordered_match(
     items: Sequence[tuple[str, bool, int]], start: int, wanted: Sequence[str]
-) -> int | None:
-    """The end index of `wanted` found in order from `start`, with short gaps, else None."""
+) -> list[int] | None:
+    """The indices of `wanted` found in order from `start`, with short gaps, else None."""
+    matched = [start]
     index = start + 1
     for key in wanted[1:]:
         limit = min(len(items), index + EXACT_GAP + 1)
@@ -341,28 +492,39 @@ def _ordered_end(
             index += 1
         if index >= limit:
             return None
+        matched.append(index)
         index += 1
-    return index
+    return matched
 
 
 def _said_of(answer: _Answer, hit: _Hit) -> str | None:
-    """The subject a property found at `hit` is said of: the nearest before it in the
-    sentence, else the nearest after it, else the last one named before the sentence.
+    """The subject a property found at `hit` is said of, from the clause it is in: the
+    nearest subject named before it, else an object named before it; else the subject of
+    the clauses before ('..., it is ...'); else the first subject named after it.
     """
+    clause = answer.words[hit.position].clause
     before: _Mention | None = None
-    after: _Mention | None = None
+    object_before: _Mention | None = None
     earlier: _Mention | None = None
+    earlier_object: _Mention | None = None
+    after: _Mention | None = None
     for mention in answer.mentions:
         if mention.foil:
             continue
-        if mention.sentence < hit.sentence:
-            earlier = mention
-        elif mention.sentence == hit.sentence:
+        if mention.clause < clause:
+            if mention.object:
+                earlier_object = mention
+            else:
+                earlier = mention
+        elif mention.clause == clause:
             if mention.position <= hit.position:
-                before = mention
-            elif after is None:
+                if mention.object:
+                    object_before = mention
+                else:
+                    before = mention
+            elif after is None and not mention.object:
                 after = mention
-    chosen = before or after or earlier
+    chosen = before or object_before or earlier or earlier_object or after
     return chosen.subject if chosen is not None else None
 
 
@@ -375,8 +537,16 @@ class _Outcome:
 def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) -> _Outcome:
     outcome = _Outcome()
     concept = compiled.concept
+    cautionary = any(word in CAUTION_WORDS for word in concept.name.casefold().split())
+    swaps: list[tuple[str, _Phrasing]] = []
+    skip = answer.in_mentions if concept.subject is not None else frozenset()
     for phrasing in compiled.phrasings:
-        for hit in _hits(phrasing, answer):
+        for found in _hits(phrasing, answer, skip):
+            hit = found
+            if hit.denied and cautionary:  # "don't over-partition" states "avoid over-partitioning"
+                hit = found._replace(credit=1.0, denied=False)
+            if hit.denied and hit.absence and len(phrasing.terms) == 1 and not concept.subject:
+                continue  # "no secrets on laptops" denies no claim about secrets
             if concept.subject is None:
                 if hit.denied:
                     said = {opposite(term) for term in phrasing.terms}
@@ -393,8 +563,15 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
                 outcome.credit = max(outcome.credit, hit.credit)
             elif subject is None:
                 outcome.credit = max(outcome.credit, hit.credit * UNATTRIBUTED_CREDIT)
-            elif hit.full and outcome.contradiction is None:
-                outcome.contradiction = _swap_note(rubric, concept, subject, phrasing)
+            elif hit.full:
+                swaps.append((subject, phrasing))
+    # Said of its own subject too, a property said of another is a claim that both have it,
+    # not a swap; said of the other one only, it is.
+    if swaps and outcome.credit < COVERED_CREDIT and outcome.contradiction is None:
+        subject, phrasing = swaps[0]
+        outcome.contradiction = _swap_note(rubric, concept, subject, phrasing)
+    if outcome.credit >= COVERED_CREDIT and outcome.contradiction is not None:
+        outcome.contradiction = None  # said both ways ("don't manage servers"): it stands
     return outcome
 
 
@@ -440,13 +617,13 @@ def grade_with_rubric(answer: str, rubric: CompiledRubric) -> Grade:
             missed.append(concept.label)
             required_missed = required_missed or concept.required
     share = max(earned - lost, 0.0) / rubric.total_weight if rubric.total_weight else 0.0
-    score = round(100 * min(1.0, share / FULL_MARKS_COVERAGE))
+    score = round(100 * min(1.0, share / FULL_MARKS_COVERAGE) ** COVERAGE_CURVE)
     if required_missed:
-        score = min(score, CORRECT_THRESHOLD - 1)
+        score = min(score, REQUIRED_MISSED_CAP)
     if contradicted and lost >= earned:
         score = min(score, PARTIAL_THRESHOLD - 1)  # more of it is wrong than right
     elif contradicted:
-        score = min(score, CORRECT_THRESHOLD - 1)  # a correct answer holds no wrong claim
+        score = min(score, CONTRADICTED_CAP)  # a correct answer holds no wrong claim
     return Grade(
         score,
         verdict_for(score),

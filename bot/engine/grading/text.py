@@ -54,7 +54,7 @@ STOPWORDS: Final = word_set(
 
 NEGATORS: Final = word_set(
     "not no never n't without cannot none nothing nobody nowhere neither nor cant dont doesnt"
-    " didnt isnt arent wasnt werent wont shouldnt couldnt wouldnt hasnt havent lack lacks"
+    " didnt isnt arent wasnt werent wont shouldnt couldnt wouldnt hasnt havent lack lacks non"
 )
 """Words that flip the polarity of what follows them in the same clause."""
 
