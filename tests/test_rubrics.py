@@ -76,7 +76,8 @@ def test_an_entry_reads_concepts_subjects_wording_explanation_and_docs() -> None
     assert entry.question_id == "ec2/ebs-vs-instance-store"
     assert entry.origin == "rubrics.yaml:1"
     assert entry.prompt == "How does an EBS volume differ from an instance store volume?"
-    assert entry.reference is not None and entry.reference.startswith("EBS persists")
+    assert entry.reference is not None
+    assert entry.reference.startswith("EBS persists")
     assert entry.difficulty is Difficulty.INTERVIEW
     assert entry.docs.startswith("https://docs.aws.amazon.com/")
     assert entry.rubric.subjects == (
@@ -179,7 +180,8 @@ def test_an_overlay_folder_beside_a_pack_applies_its_entries(tmp_path: Path) -> 
     loaded = {q.id: q for q in read_pack(pack).questions}
 
     item = loaded[question_id]
-    assert item.rubric is not None and len(item.rubric.concepts) == 4
+    assert item.rubric is not None
+    assert len(item.rubric.concepts) == 4
     assert item.reference.startswith("EBS persists apart from the instance")
     assert item.explanation.startswith("EBS lives on the network")
     assert loaded["ec2/ebs"].rubric is None
@@ -229,7 +231,8 @@ def test_an_inline_rubric_block_follows_its_question_in_either_pack_shape() -> N
     assert ebs.rubric is not None
     assert [c.name for c in ebs.rubric.concepts] == ["block storage", "attached to one instance"]
     assert ebs.explanation == "Disks."
-    assert first.rubric is not None and len(first.rubric.concepts) == 2
+    assert first.rubric is not None
+    assert len(first.rubric.concepts) == 2
     assert first.reference == "Block storage for EC2."
     assert second.rubric is None
 
