@@ -306,6 +306,30 @@ def test_content_dirs_add_packs(db: Path, tmp_path: Path) -> None:
     assert topics["SQS"]["by_difficulty"]["interview"] == 1
 
 
+def test_a_bad_rubric_overlay_stops_start_up_naming_file_and_line(db: Path, tmp_path: Path) -> None:
+    packs = tmp_path / "packs"
+    (packs / "sqs.rubrics").mkdir(parents=True)
+    (packs / "sqs.md").write_text(
+        "### 1. What is a dead-letter queue?\nA queue for messages that failed processing.\n",
+        encoding="utf-8",
+    )
+    overlay = packs / "sqs.rubrics" / "sqs.yaml"
+    overlay.write_text(
+        "sqs/what-is-a-dead-letter-queue:\n  concepts:\n    - name: failed messages\n"
+        "      weight: 50\n",
+        encoding="utf-8",
+    )
+
+    started = awsquiz("practice", env={"AWSQUIZ_CONTENT_DIRS": str(packs)}, db=db)
+    checked = awsquiz("content", "check", str(packs), db=db)
+
+    assert started.returncode != 0
+    assert f"{overlay}:4: weight 50 is out of range (0.25 to 5)" in started.stderr
+    assert "Traceback" not in started.stderr
+    assert checked.returncode == 1
+    assert f"{overlay}:4: weight 50 is out of range (0.25 to 5)" in checked.stderr
+
+
 def test_a_missing_content_dir_is_a_setting_error(db: Path, tmp_path: Path) -> None:
     missing = tmp_path / "packs-that-are-not-there"
     result = awsquiz("content", "list", env={"AWSQUIZ_CONTENT_DIRS": str(missing)}, db=db)

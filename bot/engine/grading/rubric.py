@@ -33,8 +33,9 @@ REQUIRED_MISSED_CAP: Final = 59
 """The most an answer missing a required concept scores."""
 CONTRADICTED_CAP: Final = 59
 """The most an answer with a wrong claim scores, when it holds more right than wrong."""
-PARTIAL_MATCH_SHARE: Final = 0.5
-"""Share of a phrasing's word weight a sentence must hold to earn part of the concept."""
+PARTIAL_MATCH_SHARE: Final = 0.6
+"""Share of a phrasing's word weight a sentence must hold to earn part of the concept: two
+of three words, never one of two (half of "multiple containers" is a word every answer has)."""
 PARTIAL_MATCH_CREDIT: Final = 0.6
 """What a partly matched phrasing earns, times the share it matched."""
 UNATTRIBUTED_CREDIT: Final = 0.5
@@ -225,7 +226,8 @@ def compile_rubric(
         spellings = []
         for name in (subject.name, *subject.names):
             content = [u for u in _units(name, matcher) if u.kind is Kind.CONTENT]
-            keys = tuple(u.key for u in content)
+            # Signed: "manual snapshots" is not "automatic snapshots".
+            keys = tuple(signed(u.key, u.negated) for u in content)
             for unit in content:
                 if len(unit.word) > len(surface.get(unit.key, "")):
                     surface[unit.key] = unit.word
@@ -356,9 +358,10 @@ def _mentions(
     if not rubric.subjects:
         return [], frozenset()
     mentions: list[_Mention] = []
+    spans: list[tuple[int, int]] = []
     naming: set[int] = set()
     for items in stream:
-        keys = [key for key, _, _ in items]
+        keys = [signed(key, negated) for key, negated, _ in items]
         for subject in rubric.subjects:
             for spelling in subject.spellings:
                 size = len(spelling)
@@ -372,9 +375,19 @@ def _mentions(
                     mentions.append(
                         _Mention(subject.name, first.clause, first.position, foil, as_object)
                     )
+                    spans.append((first.position, last.position))
                     naming.update(range(first.position, last.position + 1))
-    mentions.sort(key=lambda mention: mention.position)
-    return mentions, frozenset(naming)
+    # The longest name wins: "replica shard" is one mention of replicas, not also of shards.
+    kept = [
+        mention
+        for mention, (start, end) in zip(mentions, spans, strict=True)
+        if not any(
+            (other_start <= start and end <= other_end) and (other_end - other_start > end - start)
+            for other_start, other_end in spans
+        )
+    ]
+    kept.sort(key=lambda mention: mention.position)
+    return kept, frozenset(naming)
 
 
 def _clause_before(words_tokens: Sequence[str], start: int, reach: int) -> list[str]:
@@ -401,18 +414,16 @@ def _hits(phrasing: _Phrasing, answer: _Answer, skip: frozenset[int]) -> list[_H
     """
     if phrasing.exact:
         return _exact_hits(phrasing, answer, skip)
-    found: dict[int, dict[int, tuple[bool, int, bool]]] = defaultdict(dict)
+    seen: dict[int, dict[int, list[tuple[bool, int, bool]]]] = defaultdict(dict)
     for index, term in enumerate(phrasing.terms):
         negated_term = term.startswith("!")
         key = term[1:] if negated_term else term
         for word in answer.where.get(key, ()):
-            if word.position in skip:
-                continue
-            agrees = word.negated == negated_term
-            seen = found[word.sentence].get(index)
-            if seen is None or (agrees and not seen[0]):
+            if word.position not in skip:
+                agrees = word.negated == negated_term
                 absent = word.negator in ABSENCE_WORDS
-                found[word.sentence][index] = (agrees, word.position, absent)
+                seen[word.sentence].setdefault(index, []).append((agrees, word.position, absent))
+    found = {sentence: _closest(options) for sentence, options in seen.items()}
     total = sum(phrasing.weights)
     hits: list[_Hit] = []
     for sentence, matched in found.items():
@@ -437,6 +448,20 @@ def _hits(phrasing: _Phrasing, answer: _Answer, skip: frozenset[int]) -> list[_H
         if share >= PARTIAL_MATCH_SHARE:
             hits.append(_Hit(sentence, position, PARTIAL_MATCH_CREDIT * share, False, False))
     return hits
+
+
+def _closest(
+    options: dict[int, list[tuple[bool, int, bool]]],
+) -> dict[int, tuple[bool, int, bool]]:
+    """One occurrence per phrasing word: agreeing ones first, then the one nearest the word
+    said least often, so "instance" far from the rest of a phrase does not place it.
+    """
+    anchor_index = min(options, key=lambda index: len(options[index]))
+    anchor = options[anchor_index][0][1]
+    return {
+        index: min(found, key=lambda item: (not item[0], abs(item[1] - anchor)))
+        for index, found in options.items()
+    }
 
 
 def _negated_before(answer: _Answer, first: int, matched: Sequence[int]) -> bool:
@@ -543,7 +568,7 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
     for phrasing in compiled.phrasings:
         for found in _hits(phrasing, answer, skip):
             hit = found
-            if hit.denied and cautionary:  # "don't over-partition" states "avoid over-partitioning"
+            if hit.denied and cautionary:  # "don't over-partition": avoid over-partitioning
                 hit = found._replace(credit=1.0, denied=False)
             if hit.denied and hit.absence and len(phrasing.terms) == 1 and not concept.subject:
                 continue  # "no secrets on laptops" denies no claim about secrets
@@ -567,7 +592,8 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
                 swaps.append((subject, phrasing))
     # Said of its own subject too, a property said of another is a claim that both have it,
     # not a swap; said of the other one only, it is.
-    if swaps and outcome.credit < COVERED_CREDIT and outcome.contradiction is None:
+    # A swap says the most ("you said instance store is persistent: it is ephemeral").
+    if swaps and outcome.credit < COVERED_CREDIT:
         subject, phrasing = swaps[0]
         outcome.contradiction = _swap_note(rubric, concept, subject, phrasing)
     if outcome.credit >= COVERED_CREDIT and outcome.contradiction is not None:
