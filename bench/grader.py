@@ -297,6 +297,42 @@ def bench_dev_set(grader: Grader, catalog: Catalog, answers: Sequence[DevAnswer]
                 f"{k} {sum(v) / len(v):.0f} (n={len(v)})" for k, v in sorted(by_kind.items())
             )
         )
+    bench_rubric_speed(grader, catalog, known)
+
+
+def bench_rubric_speed(grader: Grader, catalog: Catalog, answers: Sequence[DevAnswer]) -> None:
+    """Print grades/s through the rubrics, fresh and repeated, next to the naive baseline."""
+    items = [(catalog.question(a.question_id), a.answer) for a in answers]
+
+    def through_rubrics() -> None:
+        for item, answer in items:
+            _dev_scores(grader, item, answer, rubric=True)
+
+    def naive() -> None:
+        for item, answer in items:
+            naive_overlap(answer, item.reference)
+
+    fresh = math.inf
+    for _ in range(SPEED_ROUNDS):
+        forget_words()
+        for item, _answer in items:  # compile the rubrics first, as the bot does at start
+            _dev_scores(grader, item, "", rubric=True)
+        fresh = min(fresh, _timed(through_rubrics))
+    warm = min(_timed(through_rubrics) for _ in range(SPEED_ROUNDS))
+    baseline = min(_timed(naive) for _ in range(SPEED_ROUNDS))
+    count = len(items)
+    print(f"  speed through the rubrics (one core, best of {SPEED_ROUNDS}):")
+    print(
+        f"    every answer word new {count / fresh:,.0f} grades/s, seen before"
+        f" {count / warm:,.0f} grades/s; naive baseline {count / baseline:,.0f} grades/s"
+        f" (ratio {baseline / fresh:.3f} fresh)"
+    )
+
+
+def _timed(run: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
 def naive_overlap(answer: str, reference: str) -> int:

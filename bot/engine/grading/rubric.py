@@ -126,6 +126,8 @@ class _Phrasing(NamedTuple):
     """Keys of all its words in order, stopwords included."""
     exact: bool
     """Its meaning lives in stopwords too: only the same words in a row match."""
+    needs: frozenset[str]
+    """The keys an answer must hold for the phrasing to match in full."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +196,7 @@ def _phrasing(text: str, matcher: AliasMatcher) -> _Phrasing | None:
         weights=tuple(term_weight(unit.key, unit.word) for unit in content),
         sequence=tuple(unit.key for unit in words),
         exact=exact,
+        needs=frozenset(unit.key for unit in (words if exact else content)),
     )
 
 
@@ -296,6 +299,8 @@ class _Answer:
     mentions: list[_Mention]
     in_mentions: frozenset[int] = frozenset()
     """Positions of the words that name a subject: no evidence of a property."""
+    keys: frozenset[str] = frozenset()
+    """Every key the answer holds, stopwords included: the cheap test before a word match."""
 
 
 def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
@@ -332,7 +337,8 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
             if parent is not None:
                 where[parent].append(word._replace(key=parent))
     mentions, in_mentions = _mentions(rubric, words, stream, words_tokens)
-    return _Answer(words, stream, where, mentions, in_mentions)
+    keys = frozenset(word.key for word in words)
+    return _Answer(words, stream, where, mentions, in_mentions, keys)
 
 
 def _negator(words_tokens: Sequence[str], start: int) -> str:
@@ -412,8 +418,11 @@ def _hits(phrasing: _Phrasing, answer: _Answer, skip: frozenset[int]) -> list[_H
     """Every sentence that says the phrasing, partly says it, or says its opposite; the
     words at positions in `skip` are not looked at.
     """
-    if phrasing.exact:
-        return _exact_hits(phrasing, answer, skip)
+    if phrasing.needs <= answer.keys:
+        if phrasing.exact:
+            return _exact_hits(phrasing, answer, skip)
+    elif phrasing.exact or len(phrasing.terms) < 3 or phrasing.needs.isdisjoint(answer.keys):
+        return []  # not all its words are in the answer, and no part of it can count
     seen: dict[int, dict[int, list[tuple[bool, int, bool]]]] = defaultdict(dict)
     for index, term in enumerate(phrasing.terms):
         negated_term = term.startswith("!")
