@@ -7,7 +7,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from rich.console import Console
 
+from bot.adapters.console.render import show
+from bot.adapters.discord import render as discord_render
+from bot.adapters.slack import render as slack_render
 from bot.engine import replies
 from bot.engine.catalog import Catalog
 from bot.engine.daily import replies as daily_replies
@@ -370,3 +374,21 @@ def test_a_daily_grade_keeps_the_answer_key_for_the_reveal() -> None:
     assert {f.name for f in graded.fields} >= replies.ANSWER_KEY_FIELDS
     assert not {f.name for f in private.fields} & replies.ANSWER_KEY_FIELDS
     assert {f.name for f in reveal.fields} >= replies.ANSWER_KEY_FIELDS
+
+
+def test_every_surface_shows_what_was_wrong_the_explanation_and_the_docs_link() -> None:
+    reply = replies.graded(
+        ITEM,
+        Grader().grade("Instance store is persistent; EBS is ephemeral.", "", rubric=ITEM.rubric),
+    )
+    slack_text = str(slack_render.blocks_payload(reply))
+    embed = discord_render.embed(reply)
+    discord_text = " ".join(f"{field.name} {field.value}" for field in embed.fields)
+    console = Console(record=True, width=200)
+    show(console, reply)
+    console_text = console.export_text()
+
+    for shown in (slack_text, discord_text, console_text):
+        assert "you said instance store is persistent" in shown
+        assert ITEM.explanation in shown
+        assert ITEM.docs in shown

@@ -134,6 +134,8 @@ class _Phrasing(NamedTuple):
 class _CompiledConcept:
     concept: RubricConcept
     phrasings: tuple[_Phrasing, ...]
+    keys: frozenset[str] = frozenset()
+    """Every key of its phrasings: an answer holding none of them cannot touch it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +225,9 @@ def compile_rubric(
                 if unit.kind is Kind.CONTENT and len(unit.word) > len(surface.get(unit.key, "")):
                     surface[unit.key] = unit.word
         informative = [p for p in phrasings if not {t.lstrip("!") for t in p.terms} <= asked]
-        concepts.append(_CompiledConcept(concept, tuple(informative or phrasings)))
+        kept = tuple(informative or phrasings)
+        touching = frozenset(key for phrasing in kept for key in phrasing.needs)
+        concepts.append(_CompiledConcept(concept, kept, touching))
     subjects = []
     for subject in rubric.subjects:
         spellings = []
@@ -337,7 +341,7 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
             if parent is not None:
                 where[parent].append(word._replace(key=parent))
     mentions, in_mentions = _mentions(rubric, words, stream, words_tokens)
-    keys = frozenset(word.key for word in words)
+    keys = frozenset(where) | {word.key for word in words}
     return _Answer(words, stream, where, mentions, in_mentions, keys)
 
 
@@ -640,7 +644,8 @@ def grade_with_rubric(answer: str, rubric: CompiledRubric) -> Grade:
     required_missed = False
     for compiled in rubric.concepts:
         concept = compiled.concept
-        outcome = _judge(compiled, rubric, read) if read.words else _Outcome()
+        touched = bool(read.words) and not compiled.keys.isdisjoint(read.keys)
+        outcome = _judge(compiled, rubric, read) if touched else _Outcome()
         earned += concept.weight * outcome.credit
         if outcome.contradiction is not None:
             lost += CONTRADICTION_COST * concept.weight

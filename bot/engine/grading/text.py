@@ -47,7 +47,8 @@ STOPWORDS: Final = word_set(
     whereas whether which while who whoever whole whom whose why will with within would yes yet
     you your yours yourself yourselves wo e eg i.e also called basically mean means
     able allow allows allowed make makes making made need needs needed want wants provide
-    provides provided help helps helped let's thats whats it's
+    provides provided help helps helped let's thats whats it's supports supported supporting
+    offers offered offering
     """
 )
 """Function words and light verbs that carry no concept on their own."""
