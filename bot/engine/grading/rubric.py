@@ -158,6 +158,8 @@ class CompiledRubric:
     long_words: tuple[str, ...]
     long_word_keys: tuple[str, ...]
     total_weight: float
+    question_subject: str | None = None
+    """The one subject the question names ("What is a Docker image?"), if it names one."""
     fuzzy_cache: dict[str, str | None] = field(default_factory=dict)
 
     def misspelt_key(self, word: str) -> str | None:
@@ -190,9 +192,10 @@ def _phrasing(text: str, matcher: AliasMatcher) -> _Phrasing | None:
     words = [unit for unit in units if unit.kind is not Kind.NEGATOR]
     if not words:
         return None
-    if not content:  # a phrasing of stopwords only is matched word for word
-        content = [unit._replace(kind=Kind.CONTENT) for unit in words]
     exact = len(content) <= 1 and len(words) > len(content)
+    if not content:  # a phrasing of stopwords only ("how often") is matched word for word
+        content = [unit._replace(kind=Kind.CONTENT) for unit in words]
+        exact = True
     return _Phrasing(
         terms=tuple(signed(unit.key, unit.negated) for unit in content),
         weights=tuple(term_weight(unit.key, unit.word) for unit in content),
@@ -242,6 +245,14 @@ def compile_rubric(
                 spellings.append(keys)
         subjects.append(_CompiledSubject(subject.name, tuple(spellings)))
     long_pairs = [(word, key) for key, word in surface.items() if len(word) >= FUZZY_MIN_LEN]
+    asked_keys = [
+        signed(u.key, u.negated) for u in _units(question, matcher) if u.kind is Kind.CONTENT
+    ]
+    named = [
+        subject.name
+        for subject in subjects
+        if any(_contains(asked_keys, spelling) for spelling in subject.spellings)
+    ]
     return CompiledRubric(
         concepts=tuple(concepts),
         subjects=tuple(subjects),
@@ -251,7 +262,14 @@ def compile_rubric(
         long_words=tuple(word for word, _ in long_pairs),
         long_word_keys=tuple(key for _, key in long_pairs),
         total_weight=sum(c.weight for c in rubric.concepts if not c.optional),
+        question_subject=named[0] if len(named) == 1 else None,
     )
+
+
+def _contains(keys: Sequence[str], spelling: tuple[str, ...]) -> bool:
+    """Whether `spelling` occurs in `keys` as a run."""
+    size = len(spelling)
+    return any(tuple(keys[i : i + size]) == spelling for i in range(len(keys) - size + 1))
 
 
 class _Word(NamedTuple):
@@ -271,6 +289,7 @@ class _Word(NamedTuple):
 
 class _Mention(NamedTuple):
     subject: str
+    sentence: int
     clause: int
     position: int
     foil: bool
@@ -379,11 +398,20 @@ def _mentions(
                     if tuple(keys[index : index + size]) != spelling:
                         continue
                     first, last = words[items[index][2]], words[items[index + size - 1][2]]
+                    if first.clause != last.clause:
+                        continue  # "key, name" or "key that names" is no "key name"
                     foil = _is_foil(words_tokens, first.start, last.end)
                     cues = _clause_before(words_tokens, first.start, _OBJECT_REACH)
                     as_object = any(word in OBJECT_CUES for word in cues)
                     mentions.append(
-                        _Mention(subject.name, first.clause, first.position, foil, as_object)
+                        _Mention(
+                            subject.name,
+                            first.sentence,
+                            first.clause,
+                            first.position,
+                            foil,
+                            as_object,
+                        )
                     )
                     spans.append((first.position, last.position))
                     naming.update(range(first.position, last.position + 1))
@@ -436,7 +464,11 @@ def _hits(phrasing: _Phrasing, answer: _Answer, skip: frozenset[int]) -> list[_H
                 agrees = word.negated == negated_term
                 absent = word.negator in ABSENCE_WORDS
                 seen[word.sentence].setdefault(index, []).append((agrees, word.position, absent))
-    found = {sentence: _closest(options) for sentence, options in seen.items()}
+    # A sentence counts when it holds all of the phrasing, or two words of a longer one.
+    least = len(phrasing.terms) if len(phrasing.terms) < 3 else 2
+    found = {
+        sentence: _closest(options) for sentence, options in seen.items() if len(options) >= least
+    }
     total = sum(phrasing.weights)
     hits: list[_Hit] = []
     for sentence, matched in found.items():
@@ -535,35 +567,53 @@ def _ordered_match(
     return matched
 
 
-def _said_of(answer: _Answer, hit: _Hit) -> str | None:
-    """The subject a property found at `hit` is said of, from the clause it is in: the
-    nearest subject named before it, else an object named before it; else the subject of
-    the clauses before ('..., it is ...'); else the first subject named after it.
+def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
+    """The subject a property found at `hit` is said of. In its clause: the nearest subject
+    named before it, else the first named after it, else an object named before it ("copies
+    of each primary"). Else, in its sentence: the last subject of the clauses before ("EBS
+    persists, and survives a stop"); else the one subject the question names, if any (an
+    answer says "read-only templates" of what it was asked about); else a subject of the
+    clauses after ("For archives, use Glacier"). Else the first subject of the last sentence
+    that named one ("It is ...").
     """
-    clause = answer.words[hit.position].clause
-    before: _Mention | None = None
-    object_before: _Mention | None = None
-    earlier: _Mention | None = None
-    earlier_object: _Mention | None = None
-    after: _Mention | None = None
+    at = answer.words[hit.position]
+    before = after = object_before = sentence_before = sentence_after = object_after = None
+    topic: _Mention | None = None
+    topic_sentence = -1
     for mention in answer.mentions:
         if mention.foil:
             continue
-        if mention.clause < clause:
+        if mention.sentence < at.sentence:
+            if mention.sentence != topic_sentence:
+                topic, topic_sentence = mention, mention.sentence  # a later sentence's first
+            elif topic is not None and topic.object and not mention.object:
+                topic = mention  # its first named as a subject, not an object
+            continue
+        if mention.sentence > at.sentence:
+            break
+        if mention.clause == at.clause and mention.position <= hit.position:
             if mention.object:
-                earlier_object = mention
+                object_before = mention
             else:
-                earlier = mention
-        elif mention.clause == clause:
-            if mention.position <= hit.position:
-                if mention.object:
-                    object_before = mention
-                else:
-                    before = mention
-            elif after is None and not mention.object:
-                after = mention
-    chosen = before or object_before or earlier or earlier_object or after
-    return chosen.subject if chosen is not None else None
+                before = mention
+        elif mention.clause == at.clause and not mention.object:
+            after = after or mention
+        elif mention.clause < at.clause:
+            if sentence_before is None or not mention.object or sentence_before.object:
+                sentence_before = mention
+        elif not mention.object:
+            sentence_after = sentence_after or mention
+        else:
+            object_after = object_after or mention
+    for chosen in (before, after, object_before, sentence_before):
+        if chosen is not None:
+            return chosen.subject
+    if default is not None:
+        return default
+    for chosen in (sentence_after, object_after, topic):
+        if chosen is not None:
+            return chosen.subject
+    return None
 
 
 @dataclass(slots=True)
@@ -593,7 +643,7 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
                 else:
                     outcome.credit = max(outcome.credit, hit.credit)
                 continue
-            subject = _said_of(answer, hit)
+            subject = _said_of(answer, hit, rubric.question_subject)
             if hit.denied:
                 if subject == concept.subject and outcome.contradiction is None:
                     outcome.contradiction = f"you denied that {subject}{_joined(concept.name)}"
