@@ -185,6 +185,33 @@ def test_a_property_goes_to_the_subject_the_sentence_says_it_of(
     assert result.contradictions == ()
 
 
+def test_a_property_said_before_its_subject_goes_to_it(grader: Grader) -> None:
+    answer = "For data that must survive a stop, use EBS; for scratch space that is wiped, "
+    answer += "instance store."
+    result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])
+
+    assert {"EBS: persistent", "instance store: ephemeral"} <= set(result.covered)
+    assert result.contradictions == ()
+
+
+def test_the_subject_the_question_names_is_the_implied_one(grader: Grader) -> None:
+    answer = "Lost on stop, so only for caches. EBS volumes are the durable ones."
+    asked = grader.grade(answer, "", question="What is instance store?", rubric=RUBRIC_OF["ebs"])
+    unasked = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])
+
+    assert "instance store: ephemeral" in asked.covered
+    assert asked.contradictions == ()
+    assert asked.score > unasked.score  # said of no subject at all, it earns half
+
+
+def test_a_sentence_without_a_subject_is_about_the_last_one_named(grader: Grader) -> None:
+    answer = "Instance store is the host's disk, unlike EBS. It is lost on stop. EBS persists."
+    result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])
+
+    assert {"EBS: persistent", "instance store: ephemeral"} <= set(result.covered)
+    assert result.contradictions == ()
+
+
 def test_denying_a_property_of_its_own_subject_is_a_contradiction(grader: Grader) -> None:
     result = grader.grade(
         "EBS persists. Instance store is not temporary.", "", rubric=RUBRIC_OF["ebs"]
