@@ -598,6 +598,8 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
                 before = mention
         elif mention.clause == at.clause and not mention.object:
             after = after or mention
+        elif mention.clause == at.clause:
+            object_after = object_after or mention
         elif mention.clause < at.clause:
             if sentence_before is None or not mention.object or sentence_before.object:
                 sentence_before = mention
