@@ -391,10 +391,13 @@ def _mentions(
     naming: set[int] = set()
     for items in stream:
         keys = [signed(key, negated) for key, negated, _ in items]
+        starts: dict[str, list[int]] = defaultdict(list)
+        for index, key in enumerate(keys):
+            starts[key].append(index)
         for subject in rubric.subjects:
             for spelling in subject.spellings:
                 size = len(spelling)
-                for index in range(len(keys) - size + 1):
+                for index in starts.get(spelling[0], ()):
                     if tuple(keys[index : index + size]) != spelling:
                         continue
                     first, last = words[items[index][2]], words[items[index + size - 1][2]]
@@ -501,6 +504,8 @@ def _closest(
     """One occurrence per phrasing word: agreeing ones first, then the one nearest the word
     said least often, so "instance" far from the rest of a phrase does not place it.
     """
+    if all(len(found) == 1 for found in options.values()):
+        return {index: found[0] for index, found in options.items()}
     anchor_index = min(options, key=lambda index: len(options[index]))
     anchor = options[anchor_index][0][1]
     return {
@@ -630,7 +635,13 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
     cautionary = any(word in CAUTION_WORDS for word in concept.name.casefold().split())
     swaps: list[tuple[str, _Phrasing]] = []
     skip = answer.in_mentions if concept.subject is not None else frozenset()
-    for phrasing in compiled.phrasings:
+    keys = answer.keys
+    candidates = [
+        phrasing
+        for phrasing in compiled.phrasings
+        if phrasing.needs <= keys or (len(phrasing.terms) >= 3 and not phrasing.exact)
+    ]
+    for phrasing in candidates:
         for found in _hits(phrasing, answer, skip):
             hit = found
             if hit.denied and cautionary:  # "don't over-partition": avoid over-partitioning
