@@ -235,9 +235,10 @@ def compile_rubric(
     for subject in rubric.subjects:
         spellings = []
         for name in (subject.name, *subject.names):
-            content = [u for u in _units(name, matcher) if u.kind is Kind.CONTENT]
-            # Signed: "manual snapshots" is not "automatic snapshots".
-            keys = tuple(signed(u.key, u.negated) for u in content)
+            name_units = [u for u in _units(name, matcher) if u.kind in (Kind.CONTENT, Kind.STOP)]
+            content = [u for u in name_units if u.kind is Kind.CONTENT]
+            # All its words ("run a job", "on-demand"), signed: "manual" is not "automatic".
+            keys = tuple(signed(u.key, u.negated) for u in name_units) if content else ()
             for unit in content:
                 if len(unit.word) > len(surface.get(unit.key, "")):
                     surface[unit.key] = unit.word
@@ -296,6 +297,8 @@ class _Mention(NamedTuple):
     """Named as the other side of a contrast ('unlike EBS')."""
     object: bool
     """Named after a preposition ('copies of each primary')."""
+    contrasted: bool = False
+    """Named as a contrast, even if a relative clause then speaks of it: no sentence topic."""
 
 
 class _Hit(NamedTuple):
@@ -390,7 +393,8 @@ def _mentions(
     spans: list[tuple[int, int]] = []
     naming: set[int] = set()
     for items in stream:
-        keys = [signed(key, negated) for key, negated, _ in items]
+        # An antonym's sign, not a negator's: "not DataBrew" still names DataBrew.
+        keys = [signed(key, negated != bool(words[at].negator)) for key, negated, at in items]
         starts: dict[str, list[int]] = defaultdict(list)
         for index, key in enumerate(keys):
             starts[key].append(index)
@@ -403,7 +407,8 @@ def _mentions(
                     first, last = words[items[index][2]], words[items[index + size - 1][2]]
                     if first.clause != last.clause:
                         continue  # "key, name" or "key that names" is no "key name"
-                    foil = _is_foil(words_tokens, first.start, last.end)
+                    denied = any(words[items[k][2]].negator for k in range(index, index + size))
+                    foil, contrasted = _is_foil(words_tokens, first.start, last.end, denied)
                     cues = _clause_before(words_tokens, first.start, _OBJECT_REACH)
                     as_object = any(word in OBJECT_CUES for word in cues)
                     mentions.append(
@@ -414,6 +419,7 @@ def _mentions(
                             first.position,
                             foil,
                             as_object,
+                            contrasted,
                         )
                     )
                     spans.append((first.position, last.position))
@@ -441,12 +447,16 @@ def _clause_before(words_tokens: Sequence[str], start: int, reach: int) -> list[
     return found
 
 
-def _is_foil(words_tokens: Sequence[str], start: int, end: int) -> bool:
+def _is_foil(words_tokens: Sequence[str], start: int, end: int, denied: bool) -> tuple[bool, bool]:
+    """(foil, contrasted) of a subject named at tokens start:end. Named after a contrast cue
+    ("unlike EBS") or denied ("not DataBrew") it is contrasted, and a foil that takes no
+    property, unless a relative clause about it follows ("unlike EBS, which persists").
+    """
     before = _clause_before(words_tokens, start, _CUE_REACH)
-    if not any(word in CONTRAST_CUES for word in before):
-        return False
+    if not denied and not any(word in CONTRAST_CUES for word in before):
+        return False, False
     after = [word for word in words_tokens[end : end + _CUE_REACH] if word != ","]
-    return not (after and after[0] in RELATIVE_WORDS)
+    return not (after and after[0] in RELATIVE_WORDS), True
 
 
 def _hits(phrasing: _Phrasing, answer: _Answer, skip: frozenset[int]) -> list[_Hit]:
@@ -589,6 +599,8 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
         if mention.foil:
             continue
         if mention.sentence < at.sentence:
+            if mention.contrasted:
+                continue
             if mention.sentence != topic_sentence:
                 topic, topic_sentence = mention, mention.sentence  # a later sentence's first
             elif topic is not None and topic.object and not mention.object:
@@ -612,12 +624,20 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
             sentence_after = sentence_after or mention
         else:
             object_after = object_after or mention
-    for chosen in (before, after, object_before, sentence_before):
+    if sentence_after is None and object_after is None:
+        # A sentence that names no subject goes on about the last one ("It is ..."), else
+        # about what the question asked.
+        order: tuple[_Mention | None, ...] = (before, after, object_before, sentence_before, topic)
+        fallback: tuple[_Mention | None, ...] = ()
+    else:
+        order = (before, after, object_before, sentence_before)
+        fallback = (sentence_after, object_after)
+    for chosen in order:
         if chosen is not None:
             return chosen.subject
     if default is not None:
         return default
-    for chosen in (sentence_after, object_after, topic):
+    for chosen in fallback:
         if chosen is not None:
             return chosen.subject
     return None
