@@ -56,6 +56,17 @@ sfn:
       of: Express
     - name: at least once
       of: Express
+patterns:
+  subjects:
+    run a job: [.sync]
+    callback: [wait for a callback, task token]
+  concepts:
+    - name: waits for the job to finish
+      also: [waits until it completes]
+      of: run a job
+    - name: pauses until resumed
+      also: [resumed by SendTaskSuccess, pauses]
+      of: callback
 encryption:
   concepts:
     - name: encrypted at rest
@@ -210,6 +221,24 @@ def test_a_sentence_without_a_subject_is_about_the_last_one_named(grader: Grader
 
     assert {"EBS: persistent", "instance store: ephemeral"} <= set(result.covered)
     assert result.contradictions == ()
+
+
+def test_a_subject_name_with_small_words_and_a_denied_subject(grader: Grader) -> None:
+    right = grader.grade(
+        "With run a job, Step Functions waits for the job to finish. It is not a callback, "
+        "which pauses until SendTaskSuccess resumes it.",
+        "",
+        rubric=RUBRIC_OF["patterns"],
+    )
+    swapped = grader.grade(
+        "Run a job pauses until resumed; the callback waits for the job to finish.",
+        "",
+        rubric=RUBRIC_OF["patterns"],
+    )
+
+    assert right.verdict is Verdict.CORRECT
+    assert right.contradictions == ()
+    assert swapped.score <= 34
 
 
 def test_denying_a_property_of_its_own_subject_is_a_contradiction(grader: Grader) -> None:
