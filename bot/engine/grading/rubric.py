@@ -40,6 +40,9 @@ PARTIAL_MATCH_CREDIT: Final = 0.6
 """What a partly matched phrasing earns, times the share it matched."""
 UNATTRIBUTED_CREDIT: Final = 0.5
 """A property said of no subject at all ("one is persistent") earns this share."""
+SWAPS_FOR_WRONG: Final = 2
+"""Properties said of the wrong subject that make an answer wrong whatever else it holds:
+an answer that swaps the roles has the comparison backwards."""
 CONTRADICTION_COST: Final = 1.0
 """A contradicted concept costs this many times its weight, on top of earning nothing."""
 COVERED_CREDIT: Final = 0.5
@@ -647,6 +650,8 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
 class _Outcome:
     credit: float = 0.0
     contradiction: str | None = None
+    swapped: bool = False
+    """The contradiction is a property said of the wrong subject."""
 
 
 def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) -> _Outcome:
@@ -692,6 +697,7 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
     if swaps and outcome.credit < COVERED_CREDIT:
         subject, phrasing = swaps[0]
         outcome.contradiction = _swap_note(rubric, concept, subject, phrasing)
+        outcome.swapped = True
     if outcome.credit >= COVERED_CREDIT and outcome.contradiction is not None:
         outcome.contradiction = None  # said both ways ("don't manage servers"): it stands
     return outcome
@@ -724,6 +730,7 @@ def grade_with_rubric(answer: str, rubric: CompiledRubric) -> Grade:
     contradicted: list[str] = []
     notes: list[str] = []
     earned = lost = 0.0
+    swapped = 0
     required_missed = False
     for compiled in rubric.concepts:
         concept = compiled.concept
@@ -732,6 +739,7 @@ def grade_with_rubric(answer: str, rubric: CompiledRubric) -> Grade:
         earned += concept.weight * outcome.credit
         if outcome.contradiction is not None:
             lost += CONTRADICTION_COST * concept.weight
+            swapped += outcome.swapped
             contradicted.append(concept.label)
             notes.append(outcome.contradiction)
         if outcome.credit >= COVERED_CREDIT and outcome.contradiction is None:
@@ -743,7 +751,7 @@ def grade_with_rubric(answer: str, rubric: CompiledRubric) -> Grade:
     score = round(100 * min(1.0, share / FULL_MARKS_COVERAGE) ** COVERAGE_CURVE)
     if required_missed:
         score = min(score, REQUIRED_MISSED_CAP)
-    if contradicted and lost >= earned:
+    if swapped >= SWAPS_FOR_WRONG or (contradicted and lost >= earned):
         score = min(score, PARTIAL_THRESHOLD - 1)  # more of it is wrong than right
     elif contradicted:
         score = min(score, CONTRADICTED_CAP)  # a correct answer holds no wrong claim
