@@ -30,7 +30,6 @@ ANTONYM_PAIRS: Final[tuple[tuple[str, str], ...]] = (
     ("stateful", "stateless"),
     ("long", "short"),
     ("horizontal", "vertical"),
-    ("cheap", "expensive"),
     ("permanent", "temporary"),
     ("valid", "invalid"),
     ("visible", "invisible"),

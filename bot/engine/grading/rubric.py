@@ -74,8 +74,6 @@ OBJECT_CUES: Final = frozenset(
         "by",
         "across",
         "between",
-        "each",
-        "per",
         "over",
         "under",
         "onto",
@@ -671,7 +669,7 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
             hit = found
             if hit.denied and cautionary:  # "don't over-partition": avoid over-partitioning
                 hit = found._replace(credit=1.0, denied=False)
-            if hit.denied and hit.absence and len(phrasing.terms) == 1 and not concept.subject:
+            if hit.denied and hit.absence and len(phrasing.terms) == 1:
                 continue  # "no secrets on laptops" denies no claim about secrets
             if concept.subject is None:
                 if hit.denied:
