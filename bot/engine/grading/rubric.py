@@ -108,6 +108,8 @@ CAUTION_WORDS: Final = frozenset(
 """A concept named with these is a thing not to do ('avoid over-partitioning'): its
 phrasings said negatively ("don't over-partition") state it, they do not deny it."""
 _NEGATOR_REACH: Final = 5
+STOP_MARK: Final = "·"
+"""Prefix of a stopword's key in word-for-word matching."""
 _CUE_REACH: Final = 2
 _OBJECT_REACH: Final = 3
 _AUXILIARIES: Final = frozenset(
@@ -197,13 +199,21 @@ def _phrasing(text: str, matcher: AliasMatcher) -> _Phrasing | None:
     if not content:  # a phrasing of stopwords only ("how often") is matched word for word
         content = [unit._replace(kind=Kind.CONTENT) for unit in words]
         exact = True
+    sequence = tuple(_word_key(unit) for unit in words)
     return _Phrasing(
         terms=tuple(signed(unit.key, unit.negated) for unit in content),
         weights=tuple(term_weight(unit.key, unit.word) for unit in content),
-        sequence=tuple(unit.key for unit in words),
+        sequence=sequence,
         exact=exact,
-        needs=frozenset(unit.key for unit in (words if exact else content)),
+        needs=frozenset(sequence if exact else (unit.key for unit in content)),
     )
+
+
+def _word_key(unit: Unit) -> str:
+    """A unit's key in a word-for-word match: a stopword is marked, so "provides" (a
+    stopword) is never "provider" and "same" is never the "same" that "different" denies.
+    """
+    return unit.key if unit.kind is Kind.CONTENT else STOP_MARK + unit.key
 
 
 @lru_cache(maxsize=_RUBRIC_CACHE_SIZE)
@@ -228,7 +238,9 @@ def compile_rubric(
             for unit in _units(text, matcher):
                 if unit.kind is Kind.CONTENT and len(unit.word) > len(surface.get(unit.key, "")):
                     surface[unit.key] = unit.word
-        informative = [p for p in phrasings if not {t.lstrip("!") for t in p.terms} <= asked]
+        informative = [
+            p for p in phrasings if p.exact or not {t.lstrip("!") for t in p.terms} <= asked
+        ]
         kept = tuple(informative or phrasings)
         touching = frozenset(key for phrasing in kept for key in phrasing.needs)
         concepts.append(_CompiledConcept(concept, kept, touching))
@@ -239,7 +251,7 @@ def compile_rubric(
             name_units = [u for u in _units(name, matcher) if u.kind in (Kind.CONTENT, Kind.STOP)]
             content = [u for u in name_units if u.kind is Kind.CONTENT]
             # All its words ("run a job", "on-demand"), signed: "manual" is not "automatic".
-            keys = tuple(signed(u.key, u.negated) for u in name_units) if content else ()
+            keys = tuple(signed(_word_key(u), u.negated) for u in name_units) if content else ()
             for unit in content:
                 if len(unit.word) > len(surface.get(unit.key, "")):
                     surface[unit.key] = unit.word
@@ -347,7 +359,7 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
             continue
         if unit.kind is Kind.NEGATOR:
             continue
-        key = unit.key
+        key = _word_key(unit)
         if unit.kind is Kind.CONTENT and key not in rubric.keys and len(unit.word) >= FUZZY_MIN_LEN:
             key = rubric.misspelt_key(unit.word) or key
         position = len(words)
