@@ -37,7 +37,6 @@ ANTONYM_PAIRS: Final[tuple[tuple[str, str], ...]] = (
     ("succeed", "fail"),
     ("success", "failure"),
     ("start", "stop"),
-    ("attach", "detach"),
     ("mutable", "immutable"),
     ("high", "low"),
     ("higher", "lower"),

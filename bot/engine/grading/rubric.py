@@ -86,24 +86,7 @@ goes to the clause's subject before it goes to an object."""
 ABSENCE_WORDS: Final = frozenset({"no", "without", "none", "lack", "lacks", "nothing"})
 """Negators that deny a thing's presence ('no secrets on laptops'), not a claim about it."""
 CAUTION_WORDS: Final = frozenset(
-    {
-        "avoid",
-        "avoiding",
-        "prevent",
-        "preventing",
-        "never",
-        "no",
-        "not",
-        "without",
-        "reduce",
-        "reducing",
-        "minimize",
-        "minimise",
-        "limit",
-        "limiting",
-        "don't",
-        "dont",
-    }
+    {"avoid", "avoiding", "prevent", "preventing", "minimize", "minimise", "minimizing"}
 )
 """A concept named with these is a thing not to do ('avoid over-partitioning'): its
 phrasings said negatively ("don't over-partition") state it, they do not deny it."""
@@ -325,6 +308,8 @@ class _Hit(NamedTuple):
     full: bool
     absence: bool = False
     """Denied only by 'no' or 'without' before a word."""
+    one_clause: bool = True
+    """All its words stand in one clause: only then can it be said of a subject."""
 
 
 @dataclass(slots=True)
@@ -500,24 +485,27 @@ def _hits(phrasing: _Phrasing, answer: _Answer, skip: frozenset[int]) -> list[_H
     for sentence, matched in found.items():
         positions = [at for _, at, _ in matched.values()]
         position = min(positions)
+        one_clause = answer.words[position].clause == answer.words[max(positions)].clause
         if len(matched) == len(phrasing.terms):
             against = [i for i, (ok, _, _) in matched.items() if not ok]
             disagreeing = sum(phrasing.weights[i] for i in against)
             if not against:
                 denied = _negated_before(answer, position, positions)
-                hits.append(_Hit(sentence, position, 0.0 if denied else 1.0, denied, True))
+                credit = 0.0 if denied else 1.0
+                hits.append(_Hit(sentence, position, credit, denied, True, one_clause=one_clause))
                 continue
             # Denied when its head word is, or most of it: "not encrypted at rest".
             if 0 in against or disagreeing > total - disagreeing:
                 absence = all(matched[i][2] for i in against)
-                hits.append(_Hit(sentence, position, 0.0, True, True, absence))
+                hits.append(_Hit(sentence, position, 0.0, True, True, absence, one_clause))
                 continue
         if len(phrasing.terms) < 2:
             continue
         agreeing = sum(phrasing.weights[i] for i, (agrees, _, _) in matched.items() if agrees)
         share = agreeing / total if total else 0.0
         if share >= PARTIAL_MATCH_SHARE:
-            hits.append(_Hit(sentence, position, PARTIAL_MATCH_CREDIT * share, False, False))
+            credit = PARTIAL_MATCH_CREDIT * share
+            hits.append(_Hit(sentence, position, credit, False, False, one_clause=one_clause))
     return hits
 
 
@@ -691,6 +679,8 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
                 else:
                     outcome.credit = max(outcome.credit, hit.credit)
                 continue
+            if not hit.one_clause:
+                continue  # "instance store data is lost, but EBS keeps it" keeps no data
             subject = _said_of(answer, hit, rubric.question_subject)
             if hit.denied:
                 if subject == concept.subject and outcome.contradiction is None:
