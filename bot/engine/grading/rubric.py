@@ -20,18 +20,18 @@ from rapidfuzz import fuzz, process
 from bot.engine.grading.aliases import ALIAS_PARENTS, AliasMatcher, matcher_for
 from bot.engine.grading.analysis import Kind, Unit, opposite, scan, signed
 from bot.engine.grading.text import CLAUSE_BREAKS, NEGATORS, normalize, tokens
-from bot.engine.grading.verdicts import PARTIAL_THRESHOLD, verdict_for
+from bot.engine.grading.verdicts import CORRECT_THRESHOLD, PARTIAL_THRESHOLD, verdict_for
 from bot.engine.grading.weights import term_weight
 from bot.engine.model import Grade, Rubric, RubricConcept
 
 FULL_MARKS_COVERAGE: Final = 0.8
 """Share of the rubric's weight at which an answer scores 100: strong candidates leave one
 minor idea out, and an interviewer still gives full marks."""
-COVERAGE_CURVE: Final = 1.6
+COVERAGE_CURVE: Final = 1.0
 """Exponent on coverage: above 1, one idea of several earns less than its share."""
-REQUIRED_MISSED_CAP: Final = 59
+REQUIRED_MISSED_CAP: Final = CORRECT_THRESHOLD - 1
 """The most an answer missing a required concept scores."""
-CONTRADICTED_CAP: Final = 59
+CONTRADICTED_CAP: Final = CORRECT_THRESHOLD - 1
 """The most an answer with a wrong claim scores, when it holds more right than wrong."""
 PARTIAL_MATCH_SHARE: Final = 0.6
 """Share of a phrasing's word weight a sentence must hold to earn part of the concept: two
@@ -122,6 +122,9 @@ class _CompiledConcept:
     phrasings: tuple[_Phrasing, ...]
     keys: frozenset[str] = frozenset()
     """Every key of its phrasings: an answer holding none of them cannot touch it."""
+    self_naming: frozenset[_Phrasing] = frozenset()
+    """Phrasings that hold a word only the concept's own subject is named with ("warm" of
+    warm start, not "start"): they say whose property they are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,20 @@ def _phrasing(text: str, matcher: AliasMatcher) -> _Phrasing | None:
     )
 
 
+def _subject_words(
+    rubric: Rubric, names: set[str | None] | set[str], matcher: AliasMatcher
+) -> frozenset[str]:
+    """The content keys of these subjects' names (none for an unbound concept's)."""
+    return frozenset(
+        unit.key
+        for subject in rubric.subjects
+        if subject.name in names
+        for spelling in (subject.name, *subject.names)
+        for unit in _units(spelling, matcher)
+        if unit.kind is Kind.CONTENT
+    )
+
+
 def _word_key(unit: Unit) -> str:
     """A unit's key in a word-for-word match: a stopword is marked, so "provides" (a
     stopword) is never "provider" and "same" is never the "same" that "different" denies.
@@ -226,7 +243,12 @@ def compile_rubric(
         ]
         kept = tuple(informative or phrasings)
         touching = frozenset(key for phrasing in kept for key in phrasing.needs)
-        concepts.append(_CompiledConcept(concept, kept, touching))
+        others = {o.name for o in rubric.subjects if o.name != concept.subject}
+        own = _subject_words(rubric, {concept.subject}, matcher) - _subject_words(
+            rubric, others, matcher
+        )
+        self_naming = frozenset(p for p in kept if any(t.lstrip("!") in own for t in p.terms))
+        concepts.append(_CompiledConcept(concept, kept, touching, self_naming))
     subjects = []
     for subject in rubric.subjects:
         spellings = []
@@ -656,7 +678,8 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
     outcome = _Outcome()
     concept = compiled.concept
     cautionary = any(word in CAUTION_WORDS for word in concept.name.casefold().split())
-    swaps: list[tuple[str, _Phrasing]] = []
+    swaps: list[tuple[str, _Phrasing, int]] = []
+    denied_in: set[tuple[str | None, int]] = set()
     skip = answer.in_mentions if concept.subject is not None else frozenset()
     keys = answer.keys
     candidates = [
@@ -681,8 +704,14 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
                 continue
             if not hit.one_clause:
                 continue  # "instance store data is lost, but EBS keeps it" keeps no data
-            subject = _said_of(answer, hit, rubric.question_subject)
+            clause = answer.words[hit.position].clause
+            subject: str | None = (
+                concept.subject  # "warm invocations reuse the environment"
+                if phrasing in compiled.self_naming
+                else _said_of(answer, hit, rubric.question_subject)
+            )
             if hit.denied:
+                denied_in.add((subject, clause))
                 if subject == concept.subject and outcome.contradiction is None:
                     outcome.contradiction = f"you denied that {subject}{_joined(concept.name)}"
             elif subject == concept.subject:
@@ -690,12 +719,15 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
             elif subject is None:
                 outcome.credit = max(outcome.credit, hit.credit * UNATTRIBUTED_CREDIT)
             elif hit.full:
-                swaps.append((subject, phrasing))
+                swaps.append((subject, phrasing, clause))
     # Said of its own subject too, a property said of another is a claim that both have it,
     # not a swap; said of the other one only, it is.
     # A swap says the most ("you said instance store is persistent: it is ephemeral").
+    # A clause that denies the property of that subject too ("you don't need one fixed
+    # schema") does not swap it.
+    swaps = [swap for swap in swaps if (swap[0], swap[2]) not in denied_in]
     if swaps and outcome.credit < COVERED_CREDIT:
-        subject, phrasing = swaps[0]
+        subject, phrasing, _ = swaps[0]
         outcome.contradiction = _swap_note(rubric, concept, subject, phrasing)
         outcome.swapped = True
     if outcome.credit >= COVERED_CREDIT and outcome.contradiction is not None:
