@@ -366,12 +366,12 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
             continue
         if unit.kind is Kind.NEGATOR:
             continue
-        key = _word_key(unit)
-        if unit.kind is Kind.CONTENT and key not in rubric.keys and len(unit.word) >= FUZZY_MIN_LEN:
+        content = unit.kind is Kind.CONTENT
+        key = unit.key if content else STOP_MARK + unit.key
+        if content and key not in rubric.keys and len(unit.word) >= FUZZY_MIN_LEN:
             key = rubric.misspelt_key(unit.word) or key
         position = len(words)
         negator = _negator(words_tokens, unit.start) if unit.negated else ""
-        content = unit.kind is Kind.CONTENT
         word = _Word(
             key, unit.negated, negator, content, sentence, clause, position, unit.start, unit.end
         )
@@ -685,7 +685,8 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
     candidates = [
         phrasing
         for phrasing in compiled.phrasings
-        if phrasing.needs <= keys or (len(phrasing.terms) >= 3 and not phrasing.exact)
+        if phrasing.needs <= keys
+        or (len(phrasing.terms) >= 3 and not phrasing.exact and len(phrasing.needs & keys) >= 2)
     ]
     for phrasing in candidates:
         for found in _hits(phrasing, answer, skip):
