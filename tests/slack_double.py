@@ -33,6 +33,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from bot.adapters.slack import http
+
 JsonObject = dict[str, Any]
 
 TEAM_ID: Final = "T0AWSQUIZ"
@@ -516,8 +518,9 @@ def _hello() -> JsonObject:
 
 @asynccontextmanager
 async def serve_bolt_http(app: AsyncApp) -> AsyncIterator[str]:
-    """Serve `app.web_app()` on a free loopback port; yield the URL Slack would post to."""
-    runner = web.AppRunner(app.web_app(path=BOLT_EVENTS_PATH), shutdown_timeout=1.0)
+    """Serve the app as `awsquiz run` does, on a free loopback port; yield the URL Slack
+    would post to."""
+    runner = web.AppRunner(http.web_app(app, BOLT_EVENTS_PATH), shutdown_timeout=1.0)
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -152,6 +152,16 @@ async def test_slash_answer_grades_and_stores_the_attempt(rig: Rig) -> None:
     assert attempt.channel == CHANNEL_ID
 
 
+async def test_an_answer_that_says_payload_is_graded_not_dropped(rig: Rig) -> None:
+    # Bolt reads any form body mentioning "payload" as an interaction and finds no fields.
+    await rig.command("ask lambda")
+    [graded] = await rig.command("answer the request payload limit is 6 MB, payload=none")
+
+    assert "Score" in text_of(graded)
+    [attempt] = await rig.services.store.attempts(ALICE)
+    assert "payload limit" in attempt.answer
+
+
 async def test_answer_button_opens_a_modal_and_the_grade_is_shown_only_to_the_answerer(
     rig: Rig,
 ) -> None:

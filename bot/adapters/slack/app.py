@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.adapters.slack import http
 from bot.adapters.slack.chat import PLATFORM, ClientFor, SlackChatAdapter
 from bot.adapters.slack.handlers import SlackHandlers, SlackOptions
 from bot.adapters.slack.oauth import (
@@ -209,7 +210,7 @@ async def serve(app: AsyncApp, mode: SlackMode, port: int, stop: asyncio.Event) 
             )
             await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
         return
-    runner = web.AppRunner(app.web_app(path=EVENTS_PATH))
+    runner = web.AppRunner(http.web_app(app, EVENTS_PATH))
     await runner.setup()
     await web.TCPSite(runner, port=port).start()
     try:
