@@ -689,6 +689,8 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
         or (len(phrasing.terms) >= 3 and not phrasing.exact and len(phrasing.needs & keys) >= 2)
     ]
     for phrasing in candidates:
+        if outcome.credit >= 1.0:
+            break  # full credit: nothing later can take it back (a contradiction would not stand)
         for found in _hits(phrasing, answer, skip):
             hit = found
             if hit.denied and cautionary:  # "don't over-partition": avoid over-partitioning
