@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import gc
 import logging
 import multiprocessing
 import random
@@ -332,6 +333,10 @@ async def run(users_count: int, rounds: int, profiler: cProfile.Profile | None) 
     outcome = Outcome(Tally([]), Tally([]))
     with tempfile.TemporaryDirectory() as folder:
         async with started_rig(Path(folder)) as rig:
+            # As `awsquiz run` does after start-up: what it built stays out of the collector's
+            # way, so a full collection does not stall a burst.
+            gc.collect()
+            gc.freeze()
             for number in range(rounds):
                 outcome.bare.add(await bare_round(rig, users, number))
                 result, lost, doubled = await awsquiz_round(rig, users, number, rng, profiler)
