@@ -8,13 +8,13 @@ from typing import Final
 from bot.engine.grading.aliases import ALIAS_PARENTS
 from bot.engine.grading.analysis import is_negated, opposite, scan, signed, unsigned
 from bot.engine.grading.reference import (
-    FUZZY_MIN_LEN,
     AliasTable,
     AnalysedReference,
     analyse_reference,
 )
 from bot.engine.grading.rubric import CompiledRubric, compile_rubric, grade_with_rubric
 from bot.engine.grading.text import normalize, stem, tokens
+from bot.engine.grading.typos import FUZZY_MIN_LEN
 from bot.engine.grading.verdicts import CORRECT_THRESHOLD, PARTIAL_THRESHOLD, verdict_for
 from bot.engine.grading.weights import GENERAL_STEMS
 from bot.engine.model import Grade, Rubric, Verdict

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
-
-from rapidfuzz import fuzz, process
 
 from bot.engine.grading.aliases import AliasMatcher, matcher_for
 from bot.engine.grading.analysis import Kind, scan, unsigned
 from bot.engine.grading.concepts import Concept, extract_concepts, given_concepts
 from bot.engine.grading.text import normalize, tokens
+from bot.engine.grading.typos import TypoIndex
 from bot.engine.grading.weights import GENERAL_STEMS, term_weight
 
 REFERENCE_CACHE_SIZE: Final = 4096
 """Analysed references kept warm; a question pack is a few hundred questions."""
-FUZZY_MIN_LEN: Final = 6
-"""Only words this long get typo tolerance: EC2, ECS and EKS differ by one letter."""
-FUZZY_MIN_SIMILARITY: Final = 87.0
-"""rapidfuzz ratio (0-100) at which a long word counts as a misspelling of another."""
 QUESTION_TERM_SHARE: Final = 0.35
 """Share of its weight a reference term keeps when the question already says it."""
-_FUZZY_CACHE_LIMIT: Final = 4096
 
 AliasTable = tuple[tuple[str, tuple[str, ...]], ...]
 
@@ -44,22 +38,11 @@ class AnalysedReference:
     question_keys: frozenset[str]
     content_units: int
     matcher: AliasMatcher
-    long_words: tuple[str, ...]
-    long_word_keys: tuple[str, ...]
-    fuzzy_cache: dict[str, str | None] = field(default_factory=dict)
+    typos: TypoIndex
 
     def misspelt_key(self, word: str) -> str | None:
         """The reference key a long answer word is a likely misspelling of, if any."""
-        if word in self.fuzzy_cache:
-            return self.fuzzy_cache[word]
-        best = process.extractOne(
-            word, self.long_words, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SIMILARITY
-        )
-        key = self.long_word_keys[best[2]] if best is not None else None
-        if len(self.fuzzy_cache) >= _FUZZY_CACHE_LIMIT:
-            self.fuzzy_cache.clear()
-        self.fuzzy_cache[word] = key
-        return key
+        return self.typos.key_for(word)
 
 
 def _only_general_words(concept: Concept) -> bool:
@@ -109,7 +92,6 @@ def analyse_reference(
         weights[term] = term_weight(key, surface[key])
         if key in asked:
             weights[term] *= QUESTION_TERM_SHARE
-    long_pairs = [(word, key) for key, word in surface.items() if len(word) >= FUZZY_MIN_LEN]
     return AnalysedReference(
         concepts=tuple(found),
         shown=tuple(
@@ -126,6 +108,5 @@ def analyse_reference(
         question_keys=asked,
         content_units=max(content_units, 1),
         matcher=matcher,
-        long_words=tuple(word for word, _ in long_pairs),
-        long_word_keys=tuple(key for _, key in long_pairs),
+        typos=TypoIndex(surface),
     )

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, NamedTuple
-
-from rapidfuzz import fuzz, process
 
 from bot.engine.grading.aliases import ALIAS_PARENTS, AliasMatcher, matcher_for
 from bot.engine.grading.analysis import Kind, Unit, opposite, scan, signed
 from bot.engine.grading.text import CLAUSE_BREAKS, NEGATORS, normalize, tokens
+from bot.engine.grading.typos import FUZZY_MIN_LEN, TypoIndex
 from bot.engine.grading.verdicts import CORRECT_THRESHOLD, PARTIAL_THRESHOLD, verdict_for
 from bot.engine.grading.weights import term_weight
 from bot.engine.model import Grade, Rubric, RubricConcept
@@ -47,10 +46,6 @@ CONTRADICTION_COST: Final = 1.0
 """A contradicted concept costs this many times its weight, on top of earning nothing."""
 COVERED_CREDIT: Final = 0.5
 """Credit at which a concept is listed as covered."""
-FUZZY_MIN_LEN: Final = 6
-"""Only words this long get typo tolerance: EC2, ECS and EKS differ by one letter."""
-FUZZY_MIN_SIMILARITY: Final = 87.0
-"""rapidfuzz ratio (0-100) at which a long word counts as a misspelling of a rubric word."""
 EXACT_GAP: Final = 2
 """Words allowed between two words of a word-for-word phrasing ("gone when you stop it")."""
 SENTENCE_ENDS: Final = frozenset(".;!?")
@@ -99,7 +94,6 @@ _AUXILIARIES: Final = frozenset(
     {"can", "cannot", "is", "are", "has", "have", "does", "do", "will", "must", "may", "should"}
 )
 _RUBRIC_CACHE_SIZE: Final = 2048
-_FUZZY_CACHE_LIMIT: Final = 4096
 
 
 class _Phrasing(NamedTuple):
@@ -144,25 +138,14 @@ class CompiledRubric:
     keys: frozenset[str]
     stated_terms: frozenset[str]
     """Every signed key some phrasing states: saying one of them contradicts nothing."""
-    long_words: tuple[str, ...]
-    long_word_keys: tuple[str, ...]
     total_weight: float
+    typos: TypoIndex
     question_subject: str | None = None
     """The one subject the question names ("What is a Docker image?"), if it names one."""
-    fuzzy_cache: dict[str, str | None] = field(default_factory=dict)
 
     def misspelt_key(self, word: str) -> str | None:
         """The rubric key a long answer word is a likely misspelling of, if any."""
-        if word in self.fuzzy_cache:
-            return self.fuzzy_cache[word]
-        best = process.extractOne(
-            word, self.long_words, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SIMILARITY
-        )
-        key = self.long_word_keys[best[2]] if best is not None else None
-        if len(self.fuzzy_cache) >= _FUZZY_CACHE_LIMIT:
-            self.fuzzy_cache.clear()
-        self.fuzzy_cache[word] = key
-        return key
+        return self.typos.key_for(word)
 
     @property
     def hint_order(self) -> tuple[RubricConcept, ...]:
@@ -263,7 +246,6 @@ def compile_rubric(
             if keys:
                 spellings.append(keys)
         subjects.append(_CompiledSubject(subject.name, tuple(spellings)))
-    long_pairs = [(word, key) for key, word in surface.items() if len(word) >= FUZZY_MIN_LEN]
     asked_keys = [
         signed(u.key, u.negated) for u in _units(question, matcher) if u.kind is Kind.CONTENT
     ]
@@ -278,8 +260,7 @@ def compile_rubric(
         matcher=matcher,
         keys=frozenset(surface),
         stated_terms=frozenset(t for c in concepts for p in c.phrasings for t in p.terms),
-        long_words=tuple(word for word, _ in long_pairs),
-        long_word_keys=tuple(key for _, key in long_pairs),
+        typos=TypoIndex(surface),
         total_weight=sum(c.weight for c in rubric.concepts if not c.optional),
         question_subject=named[0] if len(named) == 1 else None,
     )
