@@ -67,6 +67,17 @@ patterns:
     - name: pauses until resumed
       also: [resumed by SendTaskSuccess, pauses]
       of: callback
+starts:
+  subjects:
+    cold start: [cold starts]
+    warm start: [warm starts]
+  concepts:
+    - name: builds a new environment
+      also: [new execution environment]
+      of: cold start
+    - name: reuses a warm environment
+      also: [warm invocations reuse the environment]
+      of: warm start
 encryption:
   concepts:
     - name: encrypted at rest
@@ -239,6 +250,20 @@ def test_a_subject_name_with_small_words_and_a_denied_subject(grader: Grader) ->
     assert right.verdict is Verdict.CORRECT
     assert right.contradictions == ()
     assert swapped.score <= 34
+
+
+def test_a_phrasing_that_names_its_own_subject_needs_no_attribution(grader: Grader) -> None:
+    result = grader.grade(
+        "A cold start builds a new environment. Warm invocations reuse the environment.",
+        "",
+        rubric=RUBRIC_OF["starts"],
+    )
+
+    assert result.covered == (
+        "cold start: builds a new environment",
+        "warm start: reuses a warm environment",
+    )
+    assert result.contradictions == ()
 
 
 def test_denying_a_property_of_its_own_subject_is_a_contradiction(grader: Grader) -> None:
