@@ -12,7 +12,12 @@ from bot.engine.grading.reference import (
     AnalysedReference,
     analyse_reference,
 )
-from bot.engine.grading.rubric import CompiledRubric, compile_rubric, grade_with_rubric
+from bot.engine.grading.rubric import (
+    CompiledRubric,
+    compile_rubric,
+    grade_with_rubric,
+    hint_order,
+)
 from bot.engine.grading.text import normalize, stem, tokens
 from bot.engine.grading.typos import FUZZY_MIN_LEN
 from bot.engine.grading.verdicts import CORRECT_THRESHOLD, PARTIAL_THRESHOLD, verdict_for
@@ -59,7 +64,7 @@ def _answer_terms(answer: str, reference: AnalysedReference) -> _AnswerTerms:
             found.terms.add(signed(key, unit.negated))
             continue
         if key not in keys and len(unit.word) >= FUZZY_MIN_LEN:
-            key = reference.misspelt_key(unit.word) or key
+            key = reference.typos.key_for(unit.word) or key
         found.units += 1
         if key in keys:
             found.matched_units += 1
@@ -162,7 +167,7 @@ class Grader:
         rubric's counted concepts, most important first, else the reference's in order.
         """
         if rubric is not None:
-            return tuple(concept.label for concept in compile_rubric(rubric).hint_order)
+            return tuple(concept.label for concept in hint_order(rubric))
         analysed = analyse_reference(reference, question, tuple(concepts), ())
         return tuple(concept.phrase for concept in analysed.shown)
 

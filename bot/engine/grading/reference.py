@@ -39,10 +39,7 @@ class AnalysedReference:
     content_units: int
     matcher: AliasMatcher
     typos: TypoIndex
-
-    def misspelt_key(self, word: str) -> str | None:
-        """The reference key a long answer word is a likely misspelling of, if any."""
-        return self.typos.key_for(word)
+    """Which reference word a misspelt long answer word stands for."""
 
 
 def _only_general_words(concept: Concept) -> bool:

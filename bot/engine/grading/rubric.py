@@ -10,7 +10,7 @@ Correct words outside the rubric never lower the score.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, NamedTuple
@@ -26,8 +26,6 @@ from bot.engine.model import Grade, Rubric, RubricConcept
 FULL_MARKS_COVERAGE: Final = 0.8
 """Share of the rubric's weight at which an answer scores 100: strong candidates leave one
 minor idea out, and an interviewer still gives full marks."""
-COVERAGE_CURVE: Final = 1.0
-"""Exponent on coverage: above 1, one idea of several earns less than its share."""
 REQUIRED_MISSED_CAP: Final = CORRECT_THRESHOLD - 1
 """The most an answer missing a required concept scores."""
 CONTRADICTED_CAP: Final = CORRECT_THRESHOLD - 1
@@ -143,23 +141,19 @@ class CompiledRubric:
     question_subject: str | None = None
     """The one subject the question names ("What is a Docker image?"), if it names one."""
 
-    def misspelt_key(self, word: str) -> str | None:
-        """The rubric key a long answer word is a likely misspelling of, if any."""
-        return self.typos.key_for(word)
 
-    @property
-    def hint_order(self) -> tuple[RubricConcept, ...]:
-        """The counted concepts, the ones that matter most first."""
-        counted = [c.concept for c in self.concepts if not c.concept.optional]
-        return tuple(sorted(counted, key=lambda c: (not c.required, -c.weight)))
+def hint_order(rubric: Rubric) -> tuple[RubricConcept, ...]:
+    """A rubric's counted concepts, the ones that matter most first."""
+    counted = [concept for concept in rubric.concepts if not concept.optional]
+    return tuple(sorted(counted, key=lambda c: (not c.required, -c.weight)))
 
 
 def _units(text: str, matcher: AliasMatcher) -> list[Unit]:
     return scan(tokens(normalize(text)), matcher)
 
 
-def _phrasing(text: str, matcher: AliasMatcher) -> _Phrasing | None:
-    units = [unit for unit in _units(text, matcher) if unit.kind is not Kind.BREAK]
+def _phrasing(scanned: Sequence[Unit]) -> _Phrasing | None:
+    units = [unit for unit in scanned if unit.kind is not Kind.BREAK]
     content = [unit for unit in units if unit.kind is Kind.CONTENT]
     words = [unit for unit in units if unit.kind is not Kind.NEGATOR]
     if not words:
@@ -175,20 +169,6 @@ def _phrasing(text: str, matcher: AliasMatcher) -> _Phrasing | None:
         sequence=sequence,
         exact=exact,
         needs=frozenset(sequence if exact else (unit.key for unit in content)),
-    )
-
-
-def _subject_words(
-    rubric: Rubric, names: set[str | None] | set[str], matcher: AliasMatcher
-) -> frozenset[str]:
-    """The content keys of these subjects' names (none for an unbound concept's)."""
-    return frozenset(
-        unit.key
-        for subject in rubric.subjects
-        if subject.name in names
-        for spelling in (subject.name, *subject.names)
-        for unit in _units(spelling, matcher)
-        if unit.kind is Kind.CONTENT
     )
 
 
@@ -209,46 +189,51 @@ def compile_rubric(
     question has said nothing), unless it is all its concept has.
     """
     matcher = matcher_for(aliases)
-    asked = {u.key for u in _units(question, matcher) if u.kind is Kind.CONTENT}
-    concepts: list[_CompiledConcept] = []
+    asked_units = [u for u in _units(question, matcher) if u.kind is Kind.CONTENT]
+    asked = {u.key for u in asked_units}
     surface: dict[str, str] = {}
+
+    def note_surface(units: Iterable[Unit]) -> None:
+        for unit in units:
+            if unit.kind is Kind.CONTENT and len(unit.word) > len(surface.get(unit.key, "")):
+                surface[unit.key] = unit.word
+
+    subjects: list[_CompiledSubject] = []
+    subject_words: dict[str, frozenset[str]] = {}
+    for subject in rubric.subjects:
+        spellings = []
+        words: set[str] = set()
+        for name in (subject.name, *subject.names):
+            scanned = _units(name, matcher)
+            note_surface(scanned)
+            name_units = [u for u in scanned if u.kind in (Kind.CONTENT, Kind.STOP)]
+            content = [u.key for u in name_units if u.kind is Kind.CONTENT]
+            words.update(content)
+            if content:
+                # All its words ("run a job", "on-demand"), signed: "manual" is not "automatic".
+                spellings.append(tuple(signed(_word_key(u), u.negated) for u in name_units))
+        subjects.append(_CompiledSubject(subject.name, tuple(spellings)))
+        subject_words[subject.name] = frozenset(words)
+    concepts: list[_CompiledConcept] = []
     for concept in rubric.concepts:
         phrasings: list[_Phrasing] = []
         for text in (concept.name, *concept.phrasings):
-            compiled = _phrasing(text, matcher)
+            scanned = _units(text, matcher)
+            note_surface(scanned)
+            compiled = _phrasing(scanned)
             if compiled is not None:
                 phrasings.append(compiled)
-            for unit in _units(text, matcher):
-                if unit.kind is Kind.CONTENT and len(unit.word) > len(surface.get(unit.key, "")):
-                    surface[unit.key] = unit.word
         informative = [
             p for p in phrasings if p.exact or not {t.lstrip("!") for t in p.terms} <= asked
         ]
         kept = tuple(informative or phrasings)
         touching = frozenset(key for phrasing in kept for key in phrasing.needs)
-        others = {o.name for o in rubric.subjects if o.name != concept.subject}
-        own = _subject_words(rubric, {concept.subject}, matcher) - _subject_words(
-            rubric, others, matcher
+        own = subject_words.get(concept.subject or "", frozenset()).difference(
+            *(words for name, words in subject_words.items() if name != concept.subject)
         )
         self_naming = frozenset(p for p in kept if any(t.lstrip("!") in own for t in p.terms))
         concepts.append(_CompiledConcept(concept, kept, touching, self_naming))
-    subjects = []
-    for subject in rubric.subjects:
-        spellings = []
-        for name in (subject.name, *subject.names):
-            name_units = [u for u in _units(name, matcher) if u.kind in (Kind.CONTENT, Kind.STOP)]
-            content = [u for u in name_units if u.kind is Kind.CONTENT]
-            # All its words ("run a job", "on-demand"), signed: "manual" is not "automatic".
-            keys = tuple(signed(_word_key(u), u.negated) for u in name_units) if content else ()
-            for unit in content:
-                if len(unit.word) > len(surface.get(unit.key, "")):
-                    surface[unit.key] = unit.word
-            if keys:
-                spellings.append(keys)
-        subjects.append(_CompiledSubject(subject.name, tuple(spellings)))
-    asked_keys = [
-        signed(u.key, u.negated) for u in _units(question, matcher) if u.kind is Kind.CONTENT
-    ]
+    asked_keys = [signed(u.key, u.negated) for u in asked_units]
     named = [
         subject.name
         for subject in subjects
@@ -350,7 +335,7 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
         content = unit.kind is Kind.CONTENT
         key = unit.key if content else STOP_MARK + unit.key
         if content and key not in rubric.keys and len(unit.word) >= FUZZY_MIN_LEN:
-            key = rubric.misspelt_key(unit.word) or key
+            key = rubric.typos.key_for(unit.word) or key
         position = len(words)
         negator = _negator(words_tokens, unit.start) if unit.negated else ""
         word = _Word(
@@ -358,7 +343,7 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
         )
         words.append(word)
         stream[-1].append((key, unit.negated, position))
-        if unit.kind is Kind.CONTENT:
+        if content:
             where[key].append(word)
             parent = ALIAS_PARENTS.get(key)
             if parent is not None:
@@ -704,11 +689,10 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
                 outcome.credit = max(outcome.credit, hit.credit * UNATTRIBUTED_CREDIT)
             elif hit.full:
                 swaps.append((subject, phrasing, clause))
-    # Said of its own subject too, a property said of another is a claim that both have it,
-    # not a swap; said of the other one only, it is.
-    # A swap says the most ("you said instance store is persistent: it is ephemeral").
-    # A clause that denies the property of that subject too ("you don't need one fixed
-    # schema") does not swap it.
+    # A clause that also denies the property of that subject ("you don't need one fixed
+    # schema") swaps nothing; said of its own subject too, it is a claim that both have it.
+    # Otherwise the swap is the contradiction: it says the most ("you said instance store is
+    # persistent: it is ephemeral").
     swaps = [swap for swap in swaps if (swap[0], swap[2]) not in denied_in]
     if swaps and outcome.credit < COVERED_CREDIT:
         subject, phrasing, _ = swaps[0]
@@ -764,7 +748,7 @@ def grade_with_rubric(answer: str, rubric: CompiledRubric) -> Grade:
             missed.append(concept.label)
             required_missed = required_missed or concept.required
     share = max(earned - lost, 0.0) / rubric.total_weight if rubric.total_weight else 0.0
-    score = round(100 * min(1.0, share / FULL_MARKS_COVERAGE) ** COVERAGE_CURVE)
+    score = round(100 * min(1.0, share / FULL_MARKS_COVERAGE))
     if required_missed:
         score = min(score, REQUIRED_MISSED_CAP)
     if swapped >= SWAPS_FOR_WRONG or (contradicted and lost >= earned):
