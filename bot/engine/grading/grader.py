@@ -219,10 +219,11 @@ class Grader:
     ) -> Grade:
         """Grade `answer` against its rubric where there is one, else against `reference`
         (where words copied from `question` earn little)."""
-        alias_table: AliasTable = tuple((term, tuple(others)) for term, others in aliases)
-        if rubric is not None:
-            return grade_with_rubric(answer, compile_rubric(rubric, alias_table, question))
-        analysed = analyse_reference(reference, question, tuple(concepts), alias_table)
+        analysed = self.prepare(
+            reference, question=question, concepts=concepts, aliases=aliases, rubric=rubric
+        )
+        if isinstance(analysed, CompiledRubric):
+            return grade_with_rubric(answer, analysed)
         terms = _answer_terms(answer, analysed)
 
         credit, conflicts = _credit(analysed, terms.terms)
