@@ -17,6 +17,7 @@ import yaml
 from bot.engine.errors import ContentError, PackProblemsError
 from bot.engine.model import Difficulty, Question, Rubric, RubricConcept, Subject
 from bot.engine.naming import squash
+from content.metadata import parse_difficulty
 
 MIN_WEIGHT: Final = 0.25
 MAX_WEIGHT: Final = 5.0
@@ -250,13 +251,12 @@ def _entry(
     if docs and not _DOCS_URL.fullmatch(docs):
         reader.fail(fields["docs"], f"docs must be one https:// link, got {docs!r}")
     difficulty = None
-    if "difficulty" in fields:
-        level = reader.text(fields["difficulty"], "difficulty")
+    level = optional("difficulty")
+    if level is not None:
         try:
-            difficulty = Difficulty((level or "").lower()) if level else None
-        except ValueError:
-            accepted = ", ".join(d.value for d in Difficulty)
-            reader.fail(fields["difficulty"], f"unknown difficulty {level!r} ({accepted})")
+            difficulty = parse_difficulty(path, _line(fields["difficulty"], offset), level)
+        except ContentError as problem:  # the packs' own wording of the same mistake
+            problems.append(problem)
     if len(problems) > before:
         return None
     return RubricEntry(

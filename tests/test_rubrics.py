@@ -156,6 +156,12 @@ q/one:
     ]
 
 
+def test_an_unknown_difficulty_is_named_as_in_packs() -> None:
+    assert problems_of("q/one:\n  concepts: [a]\n  difficulty: hard\n") == [
+        "3: unknown difficulty 'hard' (accepted: basic, advanced, interview)"
+    ]
+
+
 def test_bad_yaml_and_an_empty_file_name_their_line() -> None:
     assert problems_of("q/one:\n  concepts: [a, b\n  explain: x\n")[0].startswith(
         "3: not valid YAML"
