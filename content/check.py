@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.engine.errors import ContentError, PackProblemsError
-from content.loader import PACK_SUFFIX, default_pack, merge_packs, pack_paths, read_pack
+from content.loader import PACK_SUFFIX, default_packs, merge_packs, pack_paths, read_pack
 from content.parser import Pack
 
 
@@ -55,10 +55,10 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
             problems.append(Problem(str(path), 0, f"no {PACK_SUFFIX} packs in this folder"))
         files.extend(found)
     try:
-        seed = default_pack()
-    except PackProblemsError as errors:  # a broken shipped overlay: report it, check the rest
+        defaults = default_packs()
+    except PackProblemsError as errors:  # a broken shipped pack: report it, check the rest
         problems.extend(Problem(e.path, e.line, e.problem) for e in errors.problems)
-        seed = Pack("", "", (), ())
+        defaults = []
     for file in files:
         try:
             packs.append(read_pack(file))
@@ -66,10 +66,10 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
             problems.extend(Problem(e.path, e.line, e.problem) for e in errors.problems)
         except ContentError as error:
             problems.append(Problem(error.path, error.line, error.problem))
-    # The default pack itself (as in `content check content/packs`) is not its own duplicate.
-    seed_ids = [question.id for question in seed.questions]
-    others = [p for p in packs if [q.id for q in p.questions] != seed_ids or p.name != seed.name]
-    _, duplicates = merge_packs([seed, *others])
+    # A default pack itself (as in `content check content/packs`) is not its own duplicate.
+    shipped = {(p.name, tuple(q.id for q in p.questions)) for p in defaults}
+    others = [p for p in packs if (p.name, tuple(q.id for q in p.questions)) not in shipped]
+    _, duplicates = merge_packs([*defaults, *others])
     for duplicate in duplicates:
         origin, _, line = duplicate.question.origin.rpartition(":")
         problems.append(

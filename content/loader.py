@@ -16,6 +16,8 @@ from content.parser import Pack, parse_pack
 from content.rubrics import RubricEntry, apply_entry, parse_overlay
 
 DEFAULT_PACK_NAME: Final = "aws-deep-dive-interview-prep.md"
+BANK_FOLDER: Final = "awsquiz-bank"
+"""Our own question bank, one markdown pack per topic with inline rubrics, loaded by default."""
 PACK_SUFFIX: Final = ".md"
 OVERLAY_SUFFIX: Final = ".rubrics"
 """`NAME.rubrics/*.yaml` and `NAME.rubrics.yaml` beside `NAME.md` hold its rubric overlay."""
@@ -57,6 +59,23 @@ def default_pack() -> Pack:
             if item.name.endswith(YAML_SUFFIXES)
         )
     return with_overlays(seed_document(), overlays)
+
+
+def bank_packs() -> list[Pack]:
+    """The packs of our own question bank, shipped inside the package beside the seed."""
+    folder = resources.files("content").joinpath("packs", BANK_FOLDER)
+    if not folder.is_dir():
+        return []
+    return [
+        parse_pack(item.read_text(encoding="utf-8"), f"content/packs/{BANK_FOLDER}/{item.name}")
+        for item in sorted(folder.iterdir(), key=lambda item: item.name)
+        if item.name.endswith(PACK_SUFFIX) and item.name.lower() not in NOT_PACKS
+    ]
+
+
+def default_packs() -> list[Pack]:
+    """Every pack loaded without settings: the seed with its overlay, then the bank."""
+    return [default_pack(), *bank_packs()]
 
 
 def overlay_paths(pack_path: Path) -> list[Path]:
@@ -184,7 +203,7 @@ def load_catalog(
     content_dirs: Sequence[Path] = (), nicknames: Mapping[str, Iterable[str]] | None = None
 ) -> Catalog:
     """Load the default pack and the packs of `content_dirs`; duplicates are logged, skipped."""
-    catalog, duplicates = merge_packs([default_pack(), *load_pack_files(content_dirs)], nicknames)
+    catalog, duplicates = merge_packs([*default_packs(), *load_pack_files(content_dirs)], nicknames)
     for duplicate in duplicates:
         log.warning("%s", duplicate)
     return catalog
