@@ -226,6 +226,15 @@ def test_the_subject_the_question_names_is_the_implied_one(grader: Grader) -> No
     assert asked.score > unasked.score  # said of no subject at all, it earns half
 
 
+def test_a_subject_named_in_parentheses_is_an_aside(grader: Grader) -> None:
+    answer = "EBS volumes persist. Instance store is the host's own disk: whatever uses it "
+    answer += "(an app, a cache or an EBS volume) gets data that is wiped on stop."
+    result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])
+
+    assert {"EBS: persistent", "instance store: ephemeral"} <= set(result.covered)
+    assert result.contradictions == ()
+
+
 def test_a_sentence_without_a_subject_is_about_the_last_one_named(grader: Grader) -> None:
     answer = "Instance store is the host's disk, unlike EBS. It is lost on stop. EBS persists."
     result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])

@@ -378,6 +378,7 @@ def _mentions(
     mentions: list[_Mention] = []
     spans: list[tuple[int, int]] = []
     naming: set[int] = set()
+    asides = _parenthesis_depths(words_tokens) if "(" in words_tokens else []
     for items in stream:
         # An antonym's sign, not a negator's: "not DataBrew" still names DataBrew.
         keys = [signed(key, negated != bool(words[at].negator)) for key, negated, at in items]
@@ -396,7 +397,11 @@ def _mentions(
                     denied = any(words[items[k][2]].negator for k in range(index, index + size))
                     foil, contrasted = _is_foil(words_tokens, first.start, last.end, denied)
                     cues = _clause_before(words_tokens, first.start, _OBJECT_REACH)
-                    as_object = any(word in OBJECT_CUES for word in cues)
+                    # Named inside parentheses, it is an aside ("(a user, a service)"),
+                    # weighed like an object: it speaks of the clause around it only alone.
+                    as_object = any(word in OBJECT_CUES for word in cues) or (
+                        bool(asides) and asides[first.start] > 0
+                    )
                     mentions.append(
                         _Mention(
                             subject.name,
@@ -421,6 +426,18 @@ def _mentions(
     ]
     kept.sort(key=lambda mention: mention.position)
     return kept, frozenset(naming)
+
+
+def _parenthesis_depths(words_tokens: Sequence[str]) -> list[int]:
+    """How many parentheses are open at each token."""
+    depths, depth = [], 0
+    for word in words_tokens:
+        if word == ")":
+            depth = max(0, depth - 1)
+        depths.append(depth)
+        if word == "(":
+            depth += 1
+    return depths
 
 
 def _clause_before(words_tokens: Sequence[str], start: int, reach: int) -> list[str]:
