@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from rapidfuzz import process
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
 from bot.adapters.console import session
+from bot.adapters.console.browse import print_question, print_questions, question_json
 from bot.adapters.console.chat import ConsoleChatAdapter
 from bot.adapters.console.grade_report import explain_grade
 from bot.adapters.console.render import show
@@ -28,7 +30,7 @@ from bot.engine.catalog import Catalog
 from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.daily.schedule import next_post_at, parse_timezone
 from bot.engine.daily.service import Outcome
-from bot.engine.errors import AwsquizError
+from bot.engine.errors import AwsquizError, UnknownQuestionError
 from bot.engine.grading import Grader
 from bot.engine.interview import DEFAULT_QUESTIONS
 from bot.engine.model import Difficulty, Grade, Question, UserRef
@@ -118,7 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     content_commands = content.add_subparsers(required=True, metavar="ACTION")
     listing = content_commands.add_parser("list", help="topics with question counts")
     listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument(
+        "--questions", action="store_true", help="list the questions, with ids and difficulty"
+    )
+    listing.add_argument("--topic", "-t", type=_topic_name, help="only this topic's questions")
     listing.set_defaults(handler=_content_list)
+    show = content_commands.add_parser("show", help="one question with its rubric")
+    show.add_argument("question_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=_content_show)
     check = content_commands.add_parser("check", help="validate pack files or directories")
     check.add_argument("paths", nargs="+", type=Path)
     check.set_defaults(handler=_content_check)
@@ -325,6 +335,16 @@ def _describe(error: Exception) -> str:
 
 def _content_list(args: argparse.Namespace, settings: Settings) -> int:
     catalog = load_content(settings)
+    if args.questions or args.topic:
+        topic = catalog.find_topic(args.topic) if args.topic else None
+        questions = catalog.select(topic_ids={topic.id} if topic else None)
+        if args.json:
+            listing = [question_json(question) for question in questions]
+            sys.stdout.write(json.dumps(listing, indent=2, ensure_ascii=False) + "\n")
+        else:
+            title = f"{len(questions)} questions" + (f" of {topic.name}" if topic else "")
+            print_questions(Console(highlight=False), questions, title)
+        return EXIT_OK
     counts = catalog.counts()
     if args.json:
         listing = [
@@ -353,6 +373,28 @@ def _content_list(args: argparse.Namespace, settings: Settings) -> int:
             str(sum(by_level.values())),
         )
     Console(highlight=False).print(table)
+    return EXIT_OK
+
+
+def _content_show(args: argparse.Namespace, settings: Settings) -> int:
+    catalog = load_content(settings)
+    wanted = args.question_id.strip()
+    try:
+        question = catalog.question(wanted)
+    except UnknownQuestionError:
+        ids = [question.id for question in catalog.questions]
+        close = [match for match, _, _ in process.extract(wanted, ids, limit=3)]
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"awsquiz: no question with id {wanted!r}.{hint} "
+            "(`awsquiz content list --questions` lists them)",
+            markup=False,
+        )
+        return EXIT_USAGE
+    if args.json:
+        sys.stdout.write(json.dumps(question_json(question), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_question(Console(highlight=False), question)
     return EXIT_OK
 
 

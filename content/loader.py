@@ -13,7 +13,7 @@ from bot.engine.catalog import Catalog
 from bot.engine.errors import ContentError, PackProblemsError
 from bot.engine.model import Question, Topic
 from content.parser import Pack, parse_pack
-from content.rubrics import RubricEntry, apply_entry, parse_overlay
+from content.rubrics import RubricEntry, TopicEntry, apply_entry, read_overlay
 
 DEFAULT_PACK_NAME: Final = "aws-deep-dive-interview-prep.md"
 BANK_FOLDER: Final = "awsquiz-bank"
@@ -95,14 +95,29 @@ def with_overlays(pack: Pack, overlays: Iterable[tuple[str, str]]) -> Pack:
     """
     problems: list[ContentError] = []
     chosen: dict[str, RubricEntry] = {}
+    renamed: dict[str, TopicEntry] = {}
     ids = {question.id for question in pack.questions}
+    topic_ids = {topic.id for topic in pack.topics}
     for path, text in overlays:
         try:
-            entries = parse_overlay(text, path)
+            overlay = read_overlay(text, path)
         except PackProblemsError as errors:
             problems.extend(errors.problems)
             continue
-        for entry in entries:
+        for topic_entry in overlay.topics:
+            if topic_entry.topic_id not in topic_ids:
+                known = ", ".join(sorted(topic_ids))
+                problems.append(
+                    ContentError(
+                        topic_entry.path,
+                        topic_entry.line,
+                        f"no topic of {pack.path} has the id {topic_entry.topic_id!r} "
+                        f"(topics: {known})",
+                    )
+                )
+            else:
+                renamed[topic_entry.topic_id] = topic_entry
+        for entry in overlay.entries:
             if entry.question_id not in ids:
                 problems.append(
                     ContentError(
@@ -125,13 +140,27 @@ def with_overlays(pack: Pack, overlays: Iterable[tuple[str, str]]) -> Pack:
                 chosen[entry.question_id] = entry
     if problems:
         raise PackProblemsError(problems)
-    if not chosen:
-        return pack
     questions = tuple(
         apply_entry(question, chosen[question.id]) if question.id in chosen else question
         for question in pack.questions
     )
-    return replace(pack, questions=questions)
+    topics = tuple(
+        _renamed(topic, renamed[topic.id]) if topic.id in renamed else topic
+        for topic in pack.topics
+    )
+    return replace(pack, topics=topics, questions=questions)
+
+
+def _renamed(topic: Topic, entry: TopicEntry) -> Topic:
+    """The topic under its overlay's current name; the old names still find it."""
+    old_names = (topic.name, topic.full_name) if entry.name else ()
+    nicknames = tuple(dict.fromkeys((*topic.nicknames, *old_names, *entry.nicknames)))
+    return replace(
+        topic,
+        name=entry.name or topic.name,
+        full_name=entry.name or topic.full_name,
+        nicknames=nicknames,
+    )
 
 
 def pack_paths(paths: Iterable[Path]) -> list[Path]:
@@ -190,7 +219,10 @@ def merge_packs(
     duplicates: list[Duplicate] = []
     for pack in packs:
         for topic in pack.topics:
-            topics.setdefault(topic.id, topic)
+            first = topics.setdefault(topic.id, topic)
+            if topic.nicknames and first is not topic:  # each pack may add names to type
+                nicknames_of = tuple(dict.fromkeys((*first.nicknames, *topic.nicknames)))
+                topics[topic.id] = replace(first, nicknames=nicknames_of)
         for question in pack.questions:
             if question.id in questions:
                 duplicates.append(Duplicate(question, questions[question.id]))

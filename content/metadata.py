@@ -23,7 +23,7 @@ from bot.engine.model import Difficulty
 
 BLOCK_START: Final = "<!-- awsquiz"
 BLOCK_END: Final = "-->"
-PACK_KEYS: Final = frozenset({"topic", "difficulty"})
+PACK_KEYS: Final = frozenset({"topic", "difficulty", "nicknames"})
 QUESTION_KEYS: Final = frozenset({"id", "difficulty", "concepts", "aliases"})
 
 
@@ -36,6 +36,7 @@ class Metadata:
     difficulty: Difficulty | None = None
     question_id: str | None = None
     concepts: tuple[str, ...] = ()
+    nicknames: tuple[str, ...] = ()
     aliases: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
 
@@ -82,6 +83,8 @@ def _apply(meta: Metadata, path: str, line: int, text: str) -> None:
         meta.difficulty = parse_difficulty(path, line, value)
     elif key == "id":
         meta.question_id = value
+    elif key == "nicknames":
+        meta.nicknames = tuple(_split(value, ","))
     elif key == "concepts":
         meta.concepts = tuple(_split(value, ";"))
     elif key == "aliases":

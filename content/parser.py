@@ -304,7 +304,9 @@ class _SeedParser:
         if last is not None and self.topic is not None and last.topic_id == self.topic.id:
             self.questions[-1] = _with_metadata(last, meta, self.path)
             return
-        check_keys(meta, self.path, PACK_KEYS - {"topic"}, "before a topic's first question")
+        check_keys(
+            meta, self.path, PACK_KEYS - {"topic", "nicknames"}, "before a topic's first question"
+        )
         self.default_difficulty = meta.difficulty
 
     def _require_answer(self) -> None:
@@ -353,6 +355,7 @@ def _lower_common_words(term: str) -> str:
 
 def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic], list[Question]]:
     topic_name = _name_from_file(name)
+    nicknames: tuple[str, ...] = ()
     pack_difficulty = Difficulty.INTERVIEW
     questions: list[Question] = []
     problems: list[ContentError] = []
@@ -376,6 +379,7 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
                 elif meta is not None:
                     check_keys(meta, path, PACK_KEYS, "before the first question")
                     topic_name = meta.topic or topic_name
+                    nicknames = meta.nicknames or nicknames
                     pack_difficulty = meta.difficulty or pack_difficulty
             except ContentError as problem:  # note it and read on: report them all at once
                 problems.append(problem)
@@ -393,7 +397,7 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
             answer_lines.append(lines[index].strip())
             index += 1
         answer = _clean(" ".join(answer_lines))
-        topic_id = topic_id_for(topic_name)
+        topic_id = topic_id_for(split_topic_name(topic_name)[0])
         if not prompt:
             problems.append(ContentError(path, heading_line, "question heading has no text"))
             continue
@@ -421,7 +425,8 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
         )
     if problems:
         raise PackProblemsError(problems)
-    topic = Topic(id=topic_id_for(topic_name), name=topic_name, full_name=topic_name)
+    short, full = split_topic_name(topic_name)
+    topic = Topic(id=topic_id_for(short), name=short, full_name=full, nicknames=nicknames)
     return [topic], questions
 
 

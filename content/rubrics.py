@@ -27,6 +27,9 @@ MIN_SUBJECTS: Final = 2
 ENTRY_KEYS: Final = frozenset(
     {"concepts", "subjects", "question", "reference", "explain", "docs", "difficulty"}
 )
+TOPICS_KEY: Final = "topics"
+"""The overlay key that holds topic entries rather than a question's rubric."""
+TOPIC_KEYS: Final = frozenset({"name", "nicknames"})
 CONCEPT_KEYS: Final = frozenset({"name", "also", "weight", "required", "optional", "of"})
 _DOCS_URL: Final = re.compile(r"https://[^\s<>\"']+")
 
@@ -69,11 +72,38 @@ def apply_entry(question: Question, entry: RubricEntry) -> Question:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TopicEntry:
+    """An overlay's word on a topic: a current display name and more names to type."""
+
+    topic_id: str
+    path: str
+    line: int
+    name: str | None = None
+    nicknames: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """What one overlay file holds: question rubrics, and topic entries under `topics`."""
+
+    entries: tuple[RubricEntry, ...]
+    topics: tuple[TopicEntry, ...] = ()
+
+
 def parse_overlay(text: str, path: str) -> list[RubricEntry]:
-    """Every entry of an overlay file; problems raise PackProblemsError naming file and line."""
+    """Every rubric entry of an overlay file; problems raise PackProblemsError naming file
+    and line."""
+    return list(read_overlay(text, path).entries)
+
+
+def read_overlay(text: str, path: str) -> Overlay:
+    """Every entry of an overlay file, the `topics` mapping included; problems raise
+    PackProblemsError naming file and line."""
     problems: list[ContentError] = []
     root = _compose(text, path, 0, problems)
     entries: list[RubricEntry] = []
+    topics: list[TopicEntry] = []
     if root is None:
         if not problems:
             problems.append(ContentError(path, 1, "the rubric file is empty"))
@@ -82,12 +112,40 @@ def parse_overlay(text: str, path: str) -> list[RubricEntry]:
     else:
         for key, value in _unique_pairs(root, path, 0, problems, "question id"):
             question_id = str(key.value).strip()
+            if question_id == TOPICS_KEY:
+                topics.extend(_topic_entries(value, path, problems))
+                continue
             entry = _entry(value, path, 0, question_id, _line(key, 0), problems)
             if entry is not None:
                 entries.append(entry)
     if problems:
         raise PackProblemsError(problems)
-    return entries
+    return Overlay(tuple(entries), tuple(topics))
+
+
+def _topic_entries(node: yaml.Node, path: str, problems: list[ContentError]) -> list[TopicEntry]:
+    reader = _Reader(path, 0, problems)
+    if not isinstance(node, yaml.MappingNode):
+        reader.fail(node, f"{TOPICS_KEY!r} must map topic ids to 'name' and 'nicknames'")
+        return []
+    found: list[TopicEntry] = []
+    for key, value in _unique_pairs(node, path, 0, problems, "topic id"):
+        topic_id = str(key.value).strip()
+        if not isinstance(value, yaml.MappingNode):
+            reader.fail(value, f"topic {topic_id!r} must be a mapping with 'name' or 'nicknames'")
+            continue
+        fields: dict[str, yaml.Node] = {}
+        for field_key, field_value in _unique_pairs(value, path, 0, problems, "key"):
+            name = str(field_key.value).strip()
+            if name in TOPIC_KEYS:
+                fields[name] = field_value
+            else:
+                known = ", ".join(sorted(TOPIC_KEYS))
+                reader.fail(field_key, f"unknown key {name!r} (known: {known})")
+        display = reader.phrase(fields["name"], "name") if "name" in fields else None
+        nicknames = reader.phrases(fields["nicknames"], "nickname") if "nicknames" in fields else ()
+        found.append(TopicEntry(topic_id, path, _line(key, 0), display, nicknames))
+    return found
 
 
 def parse_inline(text: str, path: str, first_line: int, question_id: str) -> RubricEntry:

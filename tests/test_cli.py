@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from content.loader import load_catalog
+
 BANK = Path(__file__).resolve().parents[2] / "shared" / "data" / "aws-devops-zero-to-hero"
 
 
@@ -286,11 +288,42 @@ def test_content_list_json_counts_the_default_pack(db: Path) -> None:
     result = awsquiz("content", "list", "--json", db=db)
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
-    assert len(listing) == 10
+    shipped = load_catalog()
+    assert [item["id"] for item in listing] == [topic.id for topic in shipped.topics]
     ecs = next(item for item in listing if item["topic"] == "Amazon ECS")
-    assert ecs["by_difficulty"] == {"basic": 5, "advanced": 4, "interview": 2}
-    assert ecs["questions"] == 11
-    assert sum(item["questions"] for item in listing) >= 100
+    assert ecs["by_difficulty"] == dict(shipped.counts()["ecs"])
+    assert ecs["questions"] == len(shipped.select(topic_ids={"ecs"})) >= 11
+    assert sum(item["questions"] for item in listing) == len(shipped.questions)
+
+
+def test_content_list_questions_of_a_topic_as_json(db: Path) -> None:
+    result = awsquiz("content", "list", "--questions", "--topic", "opensearch", "--json", db=db)
+
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    expected = load_catalog().select(topic_ids={"elasticsearch-service"})
+    assert [item["id"] for item in listing] == [question.id for question in expected]
+    assert {item["difficulty"] for item in listing} <= {"basic", "advanced", "interview"}
+    assert all(item["rubric"]["concepts"] and item["docs"] for item in listing)
+
+
+def test_content_show_prints_a_question_with_its_rubric(db: Path) -> None:
+    result = awsquiz("content", "show", "ec2/ebs-elastic-block-store", db=db)
+
+    assert result.returncode == 0, result.stderr
+    assert "Reference" in result.stdout
+    assert "subject instance store" in result.stdout
+    assert "EBS: persistent [weight 2, required]" in result.stdout
+    assert "Learn more https://docs.aws.amazon.com/" in result.stdout
+
+
+def test_content_show_of_an_unknown_id_suggests_close_ones(db: Path) -> None:
+    result = awsquiz("content", "show", "ec2/ebs-elastic", db=db)
+
+    assert result.returncode == 2
+    assert "no question with id 'ec2/ebs-elastic'" in result.stderr
+    assert "Did you mean: ec2/ebs-elastic-block-store" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_content_dirs_add_packs(db: Path, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from content.loader import (
     default_pack,
     load_catalog,
     load_pack_files,
+    merge_packs,
     read_pack,
     seed_document,
 )
@@ -565,23 +566,23 @@ def test_load_catalog_merges_topics_with_the_same_id_across_packs(tmp_path: Path
         "<!-- awsquiz\ntopic: Amazon ECS\n-->\n"
         "### 1. What is an ECS capacity provider?\nA duplicate, dropped.\n",
     )
-    write(tmp_path, "vpc.md", "### 1. What is a VPC?\nA private network.\n")
+    write(tmp_path, "outposts.md", "### 1. What is AWS Outposts?\nAWS racks on site.\n")
 
+    shipped = load_catalog()
     catalog = load_catalog([tmp_path])
 
-    assert [t.id for t in catalog.topics] == [
-        *(t.id for t in default_pack().topics),
-        "vpc",
-    ]
+    assert [t.id for t in catalog.topics] == [*(t.id for t in shipped.topics), "outposts"]
     assert catalog.topic("ecs").name == "Amazon ECS"  # the default pack's topic wins
-    assert len(catalog.select(topic_ids={"ecs"})) == 11 + 1
-    assert len(catalog.select(topic_ids={"lambda"})) == 10 + 1
+    for topic_id in ("ecs", "lambda"):
+        assert len(catalog.select(topic_ids={topic_id})) == (
+            len(shipped.select(topic_ids={topic_id})) + 1
+        )
     # The first definition of a duplicated id wins (files load in name order).
     assert catalog.question("ecs/what-is-an-ecs-capacity-provider").reference == (
         "It manages capacity."
     )
     assert catalog.question("lambda/how-do-you-version-a-lambda-function").topic_id == "lambda"
-    assert len(catalog.questions) == 106 + 3
+    assert len(catalog.questions) == len(shipped.questions) + 3
 
 
 @pytest.mark.skipif(not SHARED_BANK.is_dir(), reason=f"{SHARED_BANK} is not present")
@@ -591,12 +592,27 @@ def test_the_default_pack_merges_with_the_zero_to_hero_bank() -> None:
 
     assert report.problems == ()
     ids = [q.id for q in catalog.questions]
-    assert len(ids) == len(set(ids)) == 106 + report.question_count
+    assert len(ids) == len(set(ids)) == len(load_catalog().questions) + report.question_count
     topic_ids = [t.id for t in catalog.topics]
     assert len(topic_ids) == len(set(topic_ids))
     assert {"ecs", "lambda", "s3", "eks"} <= set(topic_ids)
     ecs_origins = {q.origin.rsplit(":", 1)[0] for q in catalog.select(topic_ids={"ecs"})}
-    assert ecs_origins == {f"content/packs/{DEFAULT_PACK_NAME}", str(SHARED_BANK / "ecs.md")}
+    assert {f"content/packs/{DEFAULT_PACK_NAME}", str(SHARED_BANK / "ecs.md")} <= ecs_origins
+
+
+def test_a_numbered_pack_names_a_seed_topic_by_its_heading_and_adds_nicknames() -> None:
+    text = (
+        "<!-- awsquiz\ntopic: Amazon EC2 (Elastic Compute Cloud)\nnicknames: vms, servers\n-->\n"
+        "### 1. What is an Elastic IP?\nA static public IPv4 address you own.\n"
+    )
+    pack = parse_pack(text, "bank/ec2.md")
+    catalog, _ = merge_packs([seed_document(), pack])
+
+    [question] = pack.questions
+    assert question.topic_id == "ec2"
+    assert pack.topics[0].full_name == "Amazon EC2 (Elastic Compute Cloud)"
+    assert catalog.topic("ec2").name == "Amazon EC2"  # the first pack's topic wins
+    assert catalog.find_topic("vms").id == "ec2"  # and a later pack adds names to type
 
 
 def test_generated_question_ids_fit_in_a_chat_button() -> None:

@@ -135,16 +135,45 @@ async def test_no_repeat_until_the_pool_is_exhausted_then_least_recent_first(
     quiz = make_quiz(catalog, store, clock, seed=seed)
     pool = {q.id for q in catalog.select(topic_ids={"ecs"})}
 
-    asked = []
+    asked, notices = [], []
     for _ in range(len(pool) + 2):
         clock.advance(timedelta(minutes=1))
-        asked.append((await quiz.ask(ALICE, topic="ecs")).question_id)
+        reply = await quiz.ask(ALICE, topic="ecs")
+        asked.append(reply.question_id)
+        notices.append(fields(reply).get("Starting over"))
 
     first_round = asked[: len(pool)]
     assert set(first_round) == pool
     assert len(first_round) == len(set(first_round)) == 11
-    # Then the least recently seen comes back first, then the next least recent.
+    assert notices[: len(pool)] == [None] * len(pool)
+    # Then, none answered, the least recently seen comes back first, then the next, and the
+    # member is told why they see a question again.
     assert asked[len(pool) :] == first_round[:2]
+    assert notices[len(pool)] == (
+        "You have seen all 11 questions of Amazon ECS: here come the ones you scored lowest."
+    )
+
+
+async def test_once_all_are_seen_the_lowest_scored_come_back_first(
+    catalog: Catalog, store: SqlStore, clock: FixedClock
+) -> None:
+    quiz = make_quiz(catalog, store, clock, seed=7)
+    pool = catalog.select(topic_ids={"ecs"}, difficulty=Difficulty.INTERVIEW)
+    scores = {}
+    for answer in ("nothing useful here", "the full reference answer"):
+        clock.advance(timedelta(minutes=1))
+        asked = await quiz.ask(ALICE, topic="ecs", difficulty="interview")
+        item = catalog.question(str(asked.question_id))
+        text = item.reference if answer.startswith("the full") else answer
+        scores[item.id] = (await quiz.answer(ALICE, text)).score
+
+    clock.advance(timedelta(minutes=1))
+    again = await quiz.ask(ALICE, topic="ecs", difficulty="interview")
+
+    assert len(pool) == 2
+    assert len(set(scores.values())) == 2
+    assert again.question_id == min(scores, key=scores.__getitem__)
+    assert "all 2 interview questions of Amazon ECS" in fields(again)["Starting over"]
 
 
 async def test_other_users_history_does_not_affect_my_questions(

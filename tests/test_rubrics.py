@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine.catalog import Catalog
 from bot.engine.errors import ContentError, PackProblemsError
 from bot.engine.model import Difficulty, RubricConcept, Subject
 from content.check import check_packs
 from content.loader import (
     DEFAULT_PACK_NAME,
     default_pack,
+    load_catalog,
     read_pack,
     seed_document,
     with_overlays,
@@ -208,6 +210,45 @@ def test_an_overlay_id_that_no_question_has_is_a_problem_naming_file_and_line(
     ]
 
 
+def test_an_overlay_renames_a_topic_and_its_old_names_still_find_it() -> None:
+    pack = parse_pack(PACK, "ec2.md")
+    overlay = "topics:\n  ec2:\n    name: Amazon EC2 compute\n    nicknames: [servers, vms]\n"
+
+    [topic] = with_overlays(pack, [("t.yaml", overlay)]).topics
+    catalog = Catalog([topic], [])
+
+    assert topic.name == "Amazon EC2 compute"
+    assert {catalog.find_topic(name).id for name in ("vms", "servers", "ec2")} == {"ec2"}
+
+
+def test_a_topic_entry_for_an_unknown_topic_or_with_an_unknown_key_is_a_problem() -> None:
+    pack = parse_pack(PACK, "ec2.md")
+    overlay = "topics:\n  ec2:\n    title: EC2\n  vpc:\n    name: VPC\n"
+
+    with pytest.raises(PackProblemsError) as caught:
+        with_overlays(pack, [("t.yaml", overlay)])
+
+    assert [str(problem) for problem in caught.value.problems] == [
+        "t.yaml:3: unknown key 'title' (known: name, nicknames)"
+    ]
+    with pytest.raises(PackProblemsError) as caught:
+        with_overlays(pack, [("t.yaml", "topics:\n  vpc:\n    name: VPC\n")])
+    assert str(caught.value.problems[0]) == (
+        "t.yaml:2: no topic of ec2.md has the id 'vpc' (topics: ec2)"
+    )
+
+
+def test_the_shipped_overlay_calls_opensearch_by_its_current_name(
+    shipped_catalog: Catalog,
+) -> None:
+    topic = shipped_catalog.find_topic("elasticsearch")
+
+    assert topic.id == "elasticsearch-service"  # the seed's question ids stay valid
+    assert topic.name == "Amazon OpenSearch Service"
+    assert shipped_catalog.find_topic("OpenSearch") == topic
+    assert shipped_catalog.find_topic("Amazon Elasticsearch Service") == topic
+
+
 def test_the_same_id_in_two_overlay_files_is_a_problem() -> None:
     pack = parse_pack(PACK, "ec2.md")
     entry = "ec2/ebs:\n  concepts: [block storage]\n"
@@ -307,4 +348,4 @@ def test_content_check_on_the_shipped_packs_finds_no_problem() -> None:
     report = check_packs([SHIPPED_SEED.parent])
 
     assert [str(problem) for problem in report.problems] == []
-    assert report.question_count == 106
+    assert report.question_count == len(load_catalog().questions)

@@ -94,6 +94,7 @@ def _match_keys(topics: Sequence[Topic], nicknames: Mapping[str, Iterable[str]])
     keys: dict[str, str] = {}
     for topic in topics:
         spellings = [topic.id, topic.name, topic.full_name, _VENDOR.sub("", topic.name)]
+        spellings += topic.nicknames
         for inner in _PARENTHESIS.findall(topic.full_name):
             spellings.append(inner)
             spellings.append("".join(word[0] for word in inner.split() if word[:1].isupper()))

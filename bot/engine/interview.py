@@ -359,7 +359,7 @@ class InterviewService:
             ranked: list[Question] = []
             for level in DIFFICULTY_PREFERENCE:
                 try:
-                    ranked += await self.quiz.pick(user, [topic_id], level, count=count)
+                    ranked += (await self.quiz.pick(user, [topic_id], level, count=count)).questions
                 except NoQuestionsError:
                     continue  # a topic may lack a level; the other levels fill in
             per_topic.append(ranked)

@@ -43,6 +43,8 @@ class Topic:
     key_concepts: tuple[str, ...] = ()
     advanced_topics: tuple[str, ...] = ()
     pack: str = ""
+    nicknames: tuple[str, ...] = ()
+    """Other names a user may type for it: 'k8s', 'kubernetes'."""
 
 
 @dataclass(frozen=True, slots=True)

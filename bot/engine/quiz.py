@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, timedelta, tzinfo
 from enum import StrEnum
 from typing import Final
@@ -32,7 +32,7 @@ from bot.engine.model import (
 )
 from bot.engine.ports import Clock, Store, SystemClock
 from bot.engine.reply import Reply
-from bot.engine.selection import freshest
+from bot.engine.selection import freshest, weakest
 from bot.engine.stats import compute_stats
 
 MAX_ANSWER_CHARS: Final = 3000
@@ -44,6 +44,14 @@ HINT_PENALTY: Final = 10
 RECENT_HISTORY: Final = 2000
 """How many recently asked questions to look back on when avoiding repeats."""
 LEADERBOARD_SIZE: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Picked:
+    """Questions chosen for a user; `starting_over` when the filter had too few unseen ones."""
+
+    questions: tuple[Question, ...]
+    starting_over: bool = False
 
 
 class Period(StrEnum):
@@ -112,13 +120,20 @@ class QuizService:
         channel: str | None = None,
     ) -> Reply:
         """Pick a question the user has not seen lately and make it their open question."""
-        topic_ids = {self.catalog.find_topic(topic).id} if topic else None
+        chosen_topic = self.catalog.find_topic(topic) if topic else None
+        topic_ids = {chosen_topic.id} if chosen_topic else None
         level = parse_difficulty(difficulty) if difficulty else None
-        chosen = (await self.pick(user, topic_ids, level, count=1))[0]
+        picked = await self.pick(user, topic_ids, level, count=1)
+        chosen = picked.questions[0]
         now = self.clock.now()
         await self.store.set_open_question(user, OpenQuestion(chosen.id, now, source, 0, channel))
         await self.store.mark_asked(user, chosen.id, now)
-        return replies.question(self.catalog, chosen)
+        reply = replies.question(self.catalog, chosen)
+        if picked.starting_over:
+            pool_size = len(self.catalog.select(topic_ids=topic_ids, difficulty=level))
+            notice = replies.starting_over(pool_size, chosen_topic, level)
+            reply = replace(reply, fields=(*reply.fields, notice))
+        return reply
 
     async def pick(
         self,
@@ -127,13 +142,25 @@ class QuizService:
         difficulty: Difficulty | None,
         *,
         count: int,
-    ) -> list[Question]:
-        """Choose `count` distinct questions, unseen ones first, then the least recently seen."""
+    ) -> Picked:
+        """Choose `count` distinct questions, unseen ones first; once every question of the
+        filter has been seen, the ones the user scored lowest (and `starting_over` is set).
+        """
         pool = list(self.catalog.select(topic_ids=topic_ids, difficulty=difficulty))
         if not pool:
             raise NoQuestionsError("No questions match that topic and difficulty.")
         recent = await self.store.recently_asked(user, RECENT_HISTORY)
-        return freshest(pool, recent, self.rng, count)
+        seen = set(recent)
+        unseen = sum(1 for question in pool if question.id not in seen)
+        if unseen >= count:
+            return Picked(tuple(freshest(pool, recent, self.rng, count)))
+        best: dict[str, int] = {}
+        for attempt in await self.store.attempts(user):
+            best[attempt.question_id] = max(attempt.score, best.get(attempt.question_id, -1))
+        fresh = [question for question in pool if question.id not in seen]
+        self.rng.shuffle(fresh)
+        again = weakest([q for q in pool if q.id in seen], recent, best, count - len(fresh))
+        return Picked((*fresh, *again), starting_over=True)
 
     async def answer(self, user: UserRef, text: str, *, question_id: str | None = None) -> Reply:
         """Grade the answer to the user's open question, store it and explain the grade.

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from bot.engine.catalog import Catalog
-from bot.engine.model import Difficulty, Grade, LeaderboardRow, Question, Verdict
+from bot.engine.model import Difficulty, Grade, LeaderboardRow, Question, Topic, Verdict
 from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
 from bot.engine.stats import TopicScore, UserStats
 
@@ -36,6 +36,18 @@ def question(catalog: Catalog, item: Question, *, heading: str = "") -> Reply:
         ),
         ephemeral=False,
         question_id=item.id,
+    )
+
+
+def starting_over(pool_size: int, topic: Topic | None, level: Difficulty | None) -> Field:
+    """Said when every question of a filter has been seen: the next ones are the weakest."""
+    kind = " ".join(part for part in (level.value if level else "", "question") if part)
+    which = f"{pool_size} {kind}{'' if pool_size == 1 else 's'}"
+    if topic is not None:
+        which += f" of {topic.name}"
+    return Field(
+        "Starting over",
+        f"You have seen all {which}: here come the ones you scored lowest.",
     )
 
 

@@ -1,9 +1,9 @@
-"""Choosing questions: never repeat until the pool runs out, then the least recently seen."""
+"""Choosing questions: never repeat until the pool runs out, then the ones scored lowest."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.engine.model import Question
 
@@ -22,3 +22,17 @@ def freshest(
     # keep their random order.
     shuffled.sort(key=lambda q: -age.get(q.id, never_seen))
     return shuffled[:count]
+
+
+def weakest(
+    pool: Sequence[Question],
+    recent_ids: Sequence[str],
+    best_scores: Mapping[str, int],
+    count: int,
+) -> list[Question]:
+    """Return `count` questions of a pool the user has seen all of: the ones they scored
+    lowest first (seen but never answered counts lowest), the longest ago first among equals.
+    """
+    age = {question_id: index for index, question_id in enumerate(recent_ids)}
+    ordered = sorted(pool, key=lambda q: (best_scores.get(q.id, -1), -age.get(q.id, 0)))
+    return ordered[:count]
