@@ -69,7 +69,20 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
     # A default pack itself (as in `content check content/packs`) is not its own duplicate.
     shipped = {(p.name, tuple(q.id for q in p.questions)) for p in defaults}
     others = [p for p in packs if (p.name, tuple(q.id for q in p.questions)) not in shipped]
-    _, duplicates = merge_packs([*defaults, *others])
+    catalog, duplicates = merge_packs([*defaults, *others])
+    known = {question.id for question in catalog.questions}
+    for question in catalog.questions:
+        for other in question.overlaps:
+            if other not in known or other == question.id:
+                origin, _, line = question.origin.rpartition(":")
+                problems.append(
+                    Problem(
+                        origin,
+                        int(line) if line.isdigit() else 0,
+                        f"{question.id!r} overlaps {other!r}, which is "
+                        + ("itself" if other == question.id else "no loaded question"),
+                    )
+                )
     for duplicate in duplicates:
         origin, _, line = duplicate.question.origin.rpartition(":")
         problems.append(

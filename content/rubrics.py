@@ -25,7 +25,7 @@ MAX_CONCEPTS: Final = 20
 MAX_PHRASE_LENGTH: Final = 160
 MIN_SUBJECTS: Final = 2
 ENTRY_KEYS: Final = frozenset(
-    {"concepts", "subjects", "question", "reference", "explain", "docs", "difficulty"}
+    {"concepts", "subjects", "question", "reference", "explain", "docs", "difficulty", "overlaps"}
 )
 TOPICS_KEY: Final = "topics"
 """The overlay key that holds topic entries rather than a question's rubric."""
@@ -52,6 +52,7 @@ class RubricEntry:
     explanation: str = ""
     docs: str = ""
     difficulty: Difficulty | None = None
+    overlaps: tuple[str, ...] = ()
 
     @property
     def origin(self) -> str:
@@ -69,6 +70,7 @@ def apply_entry(question: Question, entry: RubricEntry) -> Question:
         rubric=entry.rubric,
         explanation=entry.explanation or question.explanation,
         docs=entry.docs or question.docs,
+        overlaps=entry.overlaps or question.overlaps,
     )
 
 
@@ -306,6 +308,7 @@ def _entry(
     reference = optional("reference")
     explanation = optional("explain") or ""
     docs = optional("docs") or ""
+    overlaps = reader.phrases(fields["overlaps"], "overlaps") if "overlaps" in fields else ()
     if docs and not _DOCS_URL.fullmatch(docs):
         reader.fail(fields["docs"], f"docs must be one https:// link, got {docs!r}")
     difficulty = None
@@ -327,6 +330,7 @@ def _entry(
         explanation=explanation,
         docs=docs,
         difficulty=difficulty,
+        overlaps=overlaps,
     )
 
 

@@ -249,6 +249,21 @@ def test_the_shipped_overlay_calls_opensearch_by_its_current_name(
     assert shipped_catalog.find_topic("Amazon Elasticsearch Service") == topic
 
 
+def test_an_overlap_with_an_unknown_question_is_a_check_problem(tmp_path: Path) -> None:
+    pack = tmp_path / "ec2.md"
+    pack.write_text(PACK, encoding="utf-8")
+    question_id = "ec2/how-does-an-ebs-volume-differ-from-an-instance-store-volume"
+    entry = f"{question_id}:\n  overlaps: [ec2/ebs, ec2/nothing-like-it]\n  concepts: [persists]\n"
+    (tmp_path / "ec2.rubrics.yaml").write_text(entry, encoding="utf-8")
+
+    report = check_packs([pack])
+
+    assert read_pack(pack).questions[1].overlaps == ("ec2/ebs", "ec2/nothing-like-it")
+    assert [problem.message for problem in report.problems] == [
+        f"{question_id!r} overlaps 'ec2/nothing-like-it', which is no loaded question"
+    ]
+
+
 def test_the_same_id_in_two_overlay_files_is_a_problem() -> None:
     pack = parse_pack(PACK, "ec2.md")
     entry = "ec2/ebs:\n  concepts: [block storage]\n"

@@ -104,6 +104,8 @@ class Question:
     rubric: Rubric | None = None
     explanation: str = ""
     docs: str = ""
+    overlaps: tuple[str, ...] = ()
+    """Questions whose full answer also answers this one (a comparison covers each side)."""
 
 
 @dataclass(frozen=True, slots=True)
