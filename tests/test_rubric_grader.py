@@ -235,6 +235,32 @@ def test_a_subject_named_in_parentheses_is_an_aside(grader: Grader) -> None:
     assert result.contradictions == ()
 
 
+def test_a_subject_word_used_as_a_verb_names_no_subject(grader: Grader) -> None:
+    overlay = """\
+retry:
+  subjects:
+    Retry: [retrier]
+    Catch: [catcher]
+  concepts:
+    - name: reruns with backoff
+      also: [retries with backoff, backoff]
+      of: Retry
+    - name: routes to a fallback state
+      also: [fallback state]
+      of: Catch
+"""
+    [entry] = parse_overlay(overlay, "retry.yaml")
+    swapped = "Catch is what retries with backoff. Retry routes to a fallback state."
+    verb_after_name = "Catch retries with backoff, and Retry goes to a fallback state."
+    right = "Retry retries with backoff; Catch is what catches and goes to a fallback state."
+
+    for answer in (swapped, verb_after_name):
+        result = grader.grade(answer, "", rubric=entry.rubric)
+        assert result.verdict is Verdict.INCORRECT, answer
+        assert "you said Catch is reruns with backoff: that is Retry" in result.contradictions
+    assert grader.grade(right, "", rubric=entry.rubric).score == 100
+
+
 def test_a_sentence_without_a_subject_is_about_the_last_one_named(grader: Grader) -> None:
     answer = "Instance store is the host's disk, unlike EBS. It is lost on stop. EBS persists."
     result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])

@@ -52,6 +52,8 @@ CONTRAST_CUES: Final = frozenset(
     {"unlike", "versus", "vs", "than", "compared", "opposed", "contrast", "instead", "rather"}
 )
 """A subject named right after these is the foil, not the one a property is said of."""
+VERB_CUES: Final = frozenset({"what", "it", "they", "to"})
+"""A subject's word right after these is a verb: 'what retries', 'it catches', 'to retry'."""
 RELATIVE_WORDS: Final = frozenset({"which", "that", "who", "where", "whose"})
 """'unlike EBS, which persists': a foil followed by these takes the clause's properties."""
 OBJECT_CUES: Final = frozenset(
@@ -124,6 +126,8 @@ class _CompiledSubject:
     name: str
     spellings: tuple[tuple[str, ...], ...]
     """Each name as a sequence of unsigned keys."""
+    words: frozenset[str] = frozenset()
+    """The words of its names as written: 'retries' is no spelling of Retry, but a verb."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +216,10 @@ def compile_rubric(
             if content:
                 # All its words ("run a job", "on-demand"), signed: "manual" is not "automatic".
                 spellings.append(tuple(signed(_word_key(u), u.negated) for u in name_units))
-        subjects.append(_CompiledSubject(subject.name, tuple(spellings)))
+        written = frozenset(
+            word for name in (subject.name, *subject.names) for word in tokens(normalize(name))
+        )
+        subjects.append(_CompiledSubject(subject.name, tuple(spellings), written))
         subject_words[subject.name] = frozenset(words)
     concepts: list[_CompiledConcept] = []
     for concept in rubric.concepts:
@@ -394,6 +401,13 @@ def _mentions(
                     first, last = words[items[index][2]], words[items[index + size - 1][2]]
                     if first.clause != last.clause:
                         continue  # "key, name" or "key that names" is no "key name"
+                    if (
+                        size == 1
+                        and first.start
+                        and words_tokens[first.start - 1] in VERB_CUES
+                        and words_tokens[first.start] not in subject.words
+                    ):
+                        continue  # "Catch is what retries": a verb, not the subject Retry
                     denied = any(words[items[k][2]].negator for k in range(index, index + size))
                     foil, contrasted = _is_foil(words_tokens, first.start, last.end, denied)
                     cues = _clause_before(words_tokens, first.start, _OBJECT_REACH)
@@ -425,6 +439,14 @@ def _mentions(
         )
     ]
     kept.sort(key=lambda mention: mention.position)
+    # Right after another subject's name, a subject's word is that one's verb ("Catch
+    # retries the step"): the first name is the subject of the clause.
+    ends = {end: mention for mention, (_, end) in zip(mentions, spans, strict=True)}
+    kept = [
+        mention
+        for mention in kept
+        if (before := ends.get(mention.position - 1)) is None or before.subject == mention.subject
+    ]
     return kept, frozenset(naming)
 
 
@@ -649,6 +671,19 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
     return None
 
 
+def _clause_subject(answer: _Answer, hit: _Hit) -> str | None:
+    """The subject named last before `hit` in its clause, if one is named as a subject."""
+    at = answer.words[hit.position]
+    found = None
+    for mention in answer.mentions:
+        if mention.position >= hit.position:
+            break
+        same_clause = mention.sentence == at.sentence and mention.clause == at.clause
+        if same_clause and not (mention.foil or mention.object):
+            found = mention.subject
+    return found
+
+
 @dataclass(slots=True)
 class _Outcome:
     credit: float = 0.0
@@ -691,11 +726,12 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
             if not hit.one_clause:
                 continue  # "instance store data is lost, but EBS keeps it" keeps no data
             clause = answer.words[hit.position].clause
-            subject: str | None = (
-                concept.subject  # "warm invocations reuse the environment"
-                if phrasing in compiled.self_naming
-                else _said_of(answer, hit, rubric.question_subject)
-            )
+            if phrasing in compiled.self_naming:
+                # "warm invocations reuse the environment" says whose property it is, unless
+                # its clause names another subject first ("cold starts are warm ...").
+                subject = _clause_subject(answer, hit) or concept.subject
+            else:
+                subject = _said_of(answer, hit, rubric.question_subject)
             if hit.denied:
                 denied_in.add((subject, clause))
                 if subject == concept.subject and outcome.contradiction is None:
