@@ -726,6 +726,7 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
             if not hit.one_clause:
                 continue  # "instance store data is lost, but EBS keeps it" keeps no data
             clause = answer.words[hit.position].clause
+            subject: str | None
             if phrasing in compiled.self_naming:
                 # "warm invocations reuse the environment" says whose property it is, unless
                 # its clause names another subject first ("cold starts are warm ...").
