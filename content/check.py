@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.engine.errors import ContentError, PackProblemsError
 from content.loader import PACK_SUFFIX, default_packs, merge_packs, pack_paths, read_pack
-from content.parser import Pack
+from content.parser import Pack, PackParseError
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +59,20 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
     except PackProblemsError as errors:  # a broken shipped pack: report it, check the rest
         problems.extend(Problem(e.path, e.line, e.problem) for e in errors.problems)
         defaults = []
+    partial: list[Pack] = []
     for file in files:
         try:
             packs.append(read_pack(file))
         except PackProblemsError as errors:
             problems.extend(Problem(e.path, e.line, e.problem) for e in errors.problems)
+            if isinstance(errors, PackParseError):
+                partial.append(errors.partial)  # its good questions may repeat an id too
         except ContentError as error:
             problems.append(Problem(error.path, error.line, error.problem))
     # A default pack itself (as in `content check content/packs`) is not its own duplicate.
     shipped = {(p.name, tuple(q.id for q in p.questions)) for p in defaults}
     others = [p for p in packs if (p.name, tuple(q.id for q in p.questions)) not in shipped]
-    catalog, duplicates = merge_packs([*defaults, *others])
+    catalog, duplicates = merge_packs([*defaults, *others, *partial])
     known = {question.id for question in catalog.questions}
     for question in catalog.questions:
         for other in question.overlaps:
@@ -94,4 +97,5 @@ def check_packs(paths: Iterable[Path]) -> CheckReport:
             )
         )
     # The default pack's overlay problems come once from the seed and again from its file.
-    return CheckReport(tuple(packs), tuple(dict.fromkeys(problems)))
+    ordered = sorted(dict.fromkeys(problems), key=lambda problem: (problem.path, problem.line))
+    return CheckReport(tuple(packs), tuple(ordered))

@@ -11,6 +11,7 @@ Numbered shape (public interview banks): `### N. Question` followed by the answe
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Final
@@ -78,9 +79,9 @@ def parse_pack(text: str, path: str) -> Pack:
         (m := SEED_SECTION.match(line)) and m["name"].lower() in (KEY_CONCEPTS, SAMPLES)
         for line in lines
     ):
-        topics, questions = _SeedParser(path, lines).parse()
+        topics, questions, problems = _SeedParser(path, lines).parse()
     elif any(NUMBERED_QUESTION.match(line) for line in lines):
-        topics, questions = _parse_numbered(path, name, lines)
+        topics, questions, problems = _parse_numbered(path, name, lines)
     else:
         raise ContentError(
             path,
@@ -88,7 +89,19 @@ def parse_pack(text: str, path: str) -> Pack:
             "no questions found: expected '## N. Topic' sections with '### Key Concepts' or "
             "'### Sample Interview Questions', or '### N. Question' headings",
         )
-    return Pack(name=name, path=path, topics=tuple(topics), questions=tuple(questions))
+    pack = Pack(name=name, path=path, topics=tuple(topics), questions=tuple(questions))
+    if problems:
+        raise PackParseError(problems, pack)
+    return pack
+
+
+class PackParseError(PackProblemsError):
+    """A pack's problems, with what of it did parse: its good questions can still be
+    checked against the other packs (a duplicate id is one more problem to report)."""
+
+    def __init__(self, problems: Sequence[ContentError], partial: Pack) -> None:
+        super().__init__(problems)
+        self.partial = partial
 
 
 def split_topic_name(heading: str) -> tuple[str, str]:
@@ -162,7 +175,7 @@ class _SeedParser:
         self.default_difficulty: Difficulty | None = None
         self.problems: list[ContentError] = []
 
-    def parse(self) -> tuple[list[Topic], list[Question]]:
+    def parse(self) -> tuple[list[Topic], list[Question], list[ContentError]]:
         index = 0
         while index < len(self.lines):
             raw = self.lines[index]
@@ -184,9 +197,7 @@ class _SeedParser:
             self._close_topic(len(self.lines))
         except ContentError as problem:
             self.problems.append(problem)
-        if self.problems:
-            raise PackProblemsError(self.problems)
-        return self.topics, self.questions
+        return self.topics, self.questions, self.problems
 
     def _line(self, raw: str, number: int) -> None:
         line = raw.rstrip()
@@ -353,7 +364,9 @@ def _lower_common_words(term: str) -> str:
     return " ".join(words)
 
 
-def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic], list[Question]]:
+def _parse_numbered(
+    path: str, name: str, lines: list[str]
+) -> tuple[list[Topic], list[Question], list[ContentError]]:
     topic_name = _name_from_file(name)
     nicknames: tuple[str, ...] = ()
     pack_difficulty = Difficulty.INTERVIEW
@@ -423,11 +436,9 @@ def _parse_numbered(path: str, name: str, lines: list[str]) -> tuple[list[Topic]
                 origin=f"{path}:{heading_line}",
             )
         )
-    if problems:
-        raise PackProblemsError(problems)
     short, full = split_topic_name(topic_name)
     topic = Topic(id=topic_id_for(short), name=short, full_name=full, nicknames=nicknames)
-    return [topic], questions
+    return [topic], questions, problems
 
 
 def _read_block_noting(

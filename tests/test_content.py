@@ -152,6 +152,9 @@ def test_seed_question_ids_are_unique_stable_topic_slugs(seed: Pack) -> None:
     assert [q.id for q in default_pack().questions] == ids
 
 
+# The same pack on a topic the shipped packs do not have: its ids repeat none of theirs.
+UNSHIPPED_SEED_PACK = SEED_PACK.replace("Amazon VPC (Virtual Private Cloud)", "AWS Outposts")
+
 # -- the seed shape on small packs ------------------------------------------------------------
 
 
@@ -549,7 +552,7 @@ def test_check_reports_every_bad_file_and_duplicates_across_files(tmp_path: Path
 
 def test_check_of_good_packs_reports_nothing(tmp_path: Path) -> None:
     write(tmp_path, "vpc.md", NUMBERED_PACK)
-    write(tmp_path, "networking.md", SEED_PACK)
+    write(tmp_path, "networking.md", UNSHIPPED_SEED_PACK)
 
     report = check_packs([tmp_path])
 
@@ -613,6 +616,39 @@ def test_a_numbered_pack_names_a_seed_topic_by_its_heading_and_adds_nicknames() 
     assert pack.topics[0].full_name == "Amazon EC2 (Elastic Compute Cloud)"
     assert catalog.topic("ec2").name == "Amazon EC2"  # the first pack's topic wins
     assert catalog.find_topic("vms").id == "ec2"  # and a later pack adds names to type
+
+
+def test_check_reports_every_problem_of_every_file_once_in_file_order(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "sqs.md",
+        "<!-- awsquiz\ntopic: Amazon SQS\n-->\n\n"
+        "### 1. What is a dead-letter queue?\nWhere failed messages go.\n"
+        "<!-- awsquiz\nid: sqs/bad id!\n-->\n\n"
+        "### 2. What is long polling?\nWaiting up to 20 seconds for messages.\n"
+        "<!-- awsquiz\nid: ecs/clusters\n-->\n\n"
+        "### 3. What is a visibility timeout?\n<!-- awsquiz\ndifficulty: hard\n-->\n",
+    )
+    write(
+        tmp_path,
+        "seedlike.md",
+        "## 1. Amazon SQS\n\n### Key Concepts\n- Visibility timeout hides a message.\n"
+        "- **Standard:** at least once.\n- **Standard:** said twice.\n",
+    )
+
+    report = check_packs([tmp_path])
+
+    messages = [f"{Path(p.path).name}:{p.line}: {p.message}" for p in report.problems]
+    assert messages == [
+        "seedlike.md:4: expected a bullet '- **Term:** explanation'",
+        "seedlike.md:6: duplicate question id 'sqs/standard' (first defined at "
+        f"{tmp_path / 'seedlike.md'}:5)",
+        "sqs.md:7: id 'sqs/bad id!' may hold only letters, digits, '-', '_', '.' and '/'",
+        "sqs.md:11: duplicate question id 'ecs/clusters' (first defined at "
+        f"content/packs/{DEFAULT_PACK_NAME}:13)",
+        "sqs.md:17: question 'What is a visibility timeout?' has no answer paragraph under it",
+        "sqs.md:19: unknown difficulty 'hard' (accepted: basic, advanced, interview)",
+    ]
 
 
 def test_generated_question_ids_fit_in_a_chat_button() -> None:
@@ -700,7 +736,7 @@ def test_check_reports_every_problem_of_a_file_not_only_the_first(tmp_path: Path
 
 
 def test_a_seed_pack_reports_a_broken_section_once_and_reads_on(tmp_path: Path) -> None:
-    text = SEED_PACK.replace("### Advanced Topics", "### Advanced Stuff").replace(
+    text = UNSHIPPED_SEED_PACK.replace("### Advanced Topics", "### Advanced Stuff").replace(
         "  - **A:** Gives instances", "Gives instances"
     )
     report = check_packs([write(tmp_path, "networking.md", text)])
@@ -708,8 +744,8 @@ def test_a_seed_pack_reports_a_broken_section_once_and_reads_on(tmp_path: Path) 
     messages = [p.message for p in report.problems]
     assert len(messages) == 3  # the unknown section once, not once per bullet under it
     assert messages[0].startswith("unknown section 'Advanced Stuff'")
-    assert "expected '- **Q:** question'" in messages[1]
-    assert "has no answer" in messages[2]
+    assert "has no answer" in messages[1]  # in the order of their lines
+    assert "expected '- **Q:** question'" in messages[2]
 
 
 def test_check_looks_into_subfolders_and_flags_a_folder_without_packs(tmp_path: Path) -> None:

@@ -133,8 +133,8 @@ q/three:
         "10: a concept cannot be both required and optional",
         "14: unknown concept key 'colour' (known: also, name, of, optional, required, weight)",
         "15: docs must be one https:// link, got 'not-a-link'",
-        "16: unknown key 'surprise' (known: concepts, difficulty, docs, explain, question, "
-        "reference, subjects)",
+        "16: unknown key 'surprise' (known: concepts, difficulty, docs, explain, overlaps, "
+        "question, reference, subjects)",
         "18: concepts must be a non-empty list",
         "21: a contrast needs at least 2 subjects",
     ]
