@@ -261,6 +261,41 @@ retry:
     assert grader.grade(right, "", rubric=entry.rubric).score == 100
 
 
+def test_a_property_said_for_a_subject_goes_to_it(grader: Grader) -> None:
+    answer = "Use network storage that survives a stop for EBS volumes, or scratch space that "
+    answer += "is wiped for instance storage."
+    result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])
+
+    assert {"EBS: persistent", "instance store: ephemeral"} <= set(result.covered)
+    assert result.contradictions == ()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Instance store is lost on stop and EBS persists.",
+        "Instance store is lost on stop; EBS persists.",
+        "It is a network disk you attach to one box or another, and EBS persists; "
+        "instance store is lost on stop.",
+    ],
+)
+def test_a_conjunction_or_a_clause_break_starts_a_new_subject(
+    grader: Grader, answer: str
+) -> None:
+    result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])
+
+    assert {"EBS: persistent", "instance store: ephemeral"} <= set(result.covered)
+    assert result.contradictions == ()
+
+
+def test_a_denial_inside_a_condition_is_no_claim(grader: Grader) -> None:
+    conditional = "If the volume is not persistent, it is instance store; EBS persists."
+    claimed = "The EBS volume is not persistent, and instance store is lost on stop."
+
+    assert grader.grade(conditional, "", rubric=RUBRIC_OF["ebs"]).contradictions == ()
+    assert grader.grade(claimed, "", rubric=RUBRIC_OF["ebs"]).contradictions != ()
+
+
 def test_a_sentence_without_a_subject_is_about_the_last_one_named(grader: Grader) -> None:
     answer = "Instance store is the host's disk, unlike EBS. It is lost on stop. EBS persists."
     result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])

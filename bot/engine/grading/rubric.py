@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import takewhile
 from typing import Final, NamedTuple
 
 from bot.engine.grading.aliases import ALIAS_PARENTS, AliasMatcher, matcher_for
@@ -52,6 +53,10 @@ CONTRAST_CUES: Final = frozenset(
     {"unlike", "versus", "vs", "than", "compared", "opposed", "contrast", "instead", "rather"}
 )
 """A subject named right after these is the foil, not the one a property is said of."""
+CONJUNCTIONS: Final = frozenset({"and", "or", "nor", "then", "so"})
+"""A subject after these is a new clause's subject, whatever preposition came before."""
+CONDITION_CUES: Final = frozenset({"if", "unless", "until", "when", "whenever", "otherwise"})
+"""A clause opened by these states a condition: a denial in it is no claim."""
 VERB_CUES: Final = frozenset({"what", "it", "they", "to"})
 """A subject's word right after these is a verb: 'what retries', 'it catches', 'to retry'."""
 RELATIVE_WORDS: Final = frozenset({"which", "that", "who", "where", "whose"})
@@ -277,6 +282,8 @@ class _Word(NamedTuple):
     position: int
     start: int
     end: int
+    conditional: bool = False
+    """It stands in a condition ("if it doesn't delete it"): denied, it states no claim."""
 
 
 class _Mention(NamedTuple):
@@ -290,6 +297,8 @@ class _Mention(NamedTuple):
     """Named after a preposition ('copies of each primary')."""
     contrasted: bool = False
     """Named as a contrast, even if a relative clause then speaks of it: no sentence topic."""
+    purpose: bool = False
+    """Named after 'for' ("query strings for a request authorizer"): whose the clause is."""
 
 
 class _Hit(NamedTuple):
@@ -329,14 +338,17 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
     stream: list[list[tuple[str, bool, int]]] = [[]]
     where: dict[str, list[_Word]] = defaultdict(list)
     sentence = clause = 0
+    conditional = False
     for unit in units:
         if unit.kind is Kind.BREAK:
             if words and words[-1].clause == clause:
                 clause += 1
+            conditional = unit.word in CONDITION_CUES  # "unless" opens a condition
             if unit.word in SENTENCE_ENDS and stream[-1]:
                 sentence += 1
                 stream.append([])
             continue
+        conditional = conditional or unit.word in CONDITION_CUES
         if unit.kind is Kind.NEGATOR:
             continue
         content = unit.kind is Kind.CONTENT
@@ -346,7 +358,16 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
         position = len(words)
         negator = _negator(words_tokens, unit.start) if unit.negated else ""
         word = _Word(
-            key, unit.negated, negator, content, sentence, clause, position, unit.start, unit.end
+            key,
+            unit.negated,
+            negator,
+            content,
+            sentence,
+            clause,
+            position,
+            unit.start,
+            unit.end,
+            conditional,
         )
         words.append(word)
         stream[-1].append((key, unit.negated, position))
@@ -411,6 +432,8 @@ def _mentions(
                     denied = any(words[items[k][2]].negator for k in range(index, index + size))
                     foil, contrasted = _is_foil(words_tokens, first.start, last.end, denied)
                     cues = _clause_before(words_tokens, first.start, _OBJECT_REACH)
+                    # A conjunction starts a new subject: "lost on stop and EBS persists".
+                    cues = list(takewhile(lambda word: word not in CONJUNCTIONS, cues))
                     # Named inside parentheses, it is an aside ("(a user, a service)"),
                     # weighed like an object: it speaks of the clause around it only alone.
                     as_object = any(word in OBJECT_CUES for word in cues) or (
@@ -425,6 +448,7 @@ def _mentions(
                             foil,
                             as_object,
                             contrasted,
+                            purpose=as_object and "for" in cues[:2],
                         )
                     )
                     spans.append((first.position, last.position))
@@ -445,8 +469,21 @@ def _mentions(
     kept = [
         mention
         for mention in kept
-        if (before := ends.get(mention.position - 1)) is None or before.subject == mention.subject
+        if (before := ends.get(mention.position - 1)) is None
+        or before.subject == mention.subject
+        or (before.sentence, before.clause) != (mention.sentence, mention.clause)
     ]
+    # "under ECS or EKS": a name joined to an object by a conjunction is an object too.
+    by_end_token = {
+        words[end].end: mention for mention, (_, end) in zip(mentions, spans, strict=True)
+    }
+    for index, mention in enumerate(kept):
+        start = words[mention.position].start
+        if start < 2 or words_tokens[start - 1] not in CONJUNCTIONS:
+            continue
+        joined = by_end_token.get(start - 1)
+        if joined is not None and joined.object and not mention.object:
+            kept[index] = mention._replace(object=True, purpose=joined.purpose)
     return kept, frozenset(naming)
 
 
@@ -620,7 +657,8 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
     that named one ("It is ...").
     """
     at = answer.words[hit.position]
-    before = after = object_before = sentence_before = sentence_after = object_after = None
+    before = after = object_before = object_here = None
+    sentence_before = sentence_after = object_after = None
     topic: _Mention | None = None
     topic_sentence = -1
     for mention in answer.mentions:
@@ -643,6 +681,8 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
                 before = mention
         elif mention.clause == at.clause and not mention.object:
             after = after or mention
+        elif mention.clause == at.clause and mention.purpose:
+            object_here = object_here or mention  # "headers and query strings for X"
         elif mention.clause == at.clause:
             object_after = object_after or mention
         elif mention.clause < at.clause:
@@ -655,10 +695,17 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
     if sentence_after is None and object_after is None:
         # A sentence that names no subject goes on about the last one ("It is ..."), else
         # about what the question asked.
-        order: tuple[_Mention | None, ...] = (before, after, object_before, sentence_before, topic)
+        order: tuple[_Mention | None, ...] = (
+            before,
+            after,
+            object_before,
+            object_here,
+            sentence_before,
+            topic,
+        )
         fallback: tuple[_Mention | None, ...] = ()
     else:
-        order = (before, after, object_before, sentence_before)
+        order = (before, after, object_before, object_here, sentence_before)
         fallback = (sentence_after, object_after)
     for chosen in order:
         if chosen is not None:
@@ -713,6 +760,8 @@ def _judge(compiled: _CompiledConcept, rubric: CompiledRubric, answer: _Answer) 
             hit = found
             if hit.denied and cautionary:  # "don't over-partition": avoid over-partitioning
                 hit = found._replace(credit=1.0, denied=False)
+            if hit.denied and answer.words[hit.position].conditional:
+                continue  # "if it doesn't delete it, ..." says what follows, not that it won't
             if hit.denied and hit.absence and len(phrasing.terms) == 1:
                 continue  # "no secrets on laptops" denies no claim about secrets
             if concept.subject is None:
