@@ -277,11 +277,10 @@ def test_a_property_said_for_a_subject_goes_to_it(grader: Grader) -> None:
         "Instance store is lost on stop; EBS persists.",
         "It is a network disk you attach to one box or another, and EBS persists; "
         "instance store is lost on stop.",
+        "With EBS volumes the data survives a stop and instance store is wiped.",
     ],
 )
-def test_a_conjunction_or_a_clause_break_starts_a_new_subject(
-    grader: Grader, answer: str
-) -> None:
+def test_a_conjunction_or_a_clause_break_starts_a_new_subject(grader: Grader, answer: str) -> None:
     result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])
 
     assert {"EBS: persistent", "instance store: ephemeral"} <= set(result.covered)

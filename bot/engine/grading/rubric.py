@@ -299,6 +299,8 @@ class _Mention(NamedTuple):
     """Named as a contrast, even if a relative clause then speaks of it: no sentence topic."""
     purpose: bool = False
     """Named after 'for' ("query strings for a request authorizer"): whose the clause is."""
+    leading: bool = False
+    """An object opening its clause ("With CDK you write Python"): the clause's topic."""
 
 
 class _Hit(NamedTuple):
@@ -449,6 +451,7 @@ def _mentions(
                             as_object,
                             contrasted,
                             purpose=as_object and "for" in cues[:2],
+                            leading=as_object and _opens_clause(words_tokens, first.start, cues),
                         )
                     )
                     spans.append((first.position, last.position))
@@ -485,6 +488,12 @@ def _mentions(
         if joined is not None and joined.object and not mention.object:
             kept[index] = mention._replace(object=True, purpose=joined.purpose)
     return kept, frozenset(naming)
+
+
+def _opens_clause(words_tokens: Sequence[str], start: int, cues: Sequence[str]) -> bool:
+    """Whether the words before token `start` (its cues) are all its clause has before it."""
+    before = start - len(cues) - 1
+    return len(cues) <= _CUE_REACH and (before < 0 or words_tokens[before] in CLAUSE_BREAKS)
 
 
 def _parenthesis_depths(words_tokens: Sequence[str]) -> list[int]:
@@ -675,7 +684,9 @@ def _said_of(answer: _Answer, hit: _Hit, default: str | None) -> str | None:
         if mention.sentence > at.sentence:
             break
         if mention.clause == at.clause and mention.position <= hit.position:
-            if mention.object:
+            if mention.object and mention.leading and before is None:
+                before = mention  # "With CDK you write Python": CDK is what it is about
+            elif mention.object:
                 object_before = mention
             else:
                 before = mention
