@@ -17,6 +17,7 @@ from bot.engine.interview import InterviewService
 from bot.engine.naming import squash
 from bot.engine.ports import ChatAdapter, Clock
 from bot.engine.quiz import QuizService
+from bot.engine.tutor import Tutor
 from bot.settings import Settings
 from content.loader import load_catalog
 from storage import SqlStore, default_database_url, open_store
@@ -36,6 +37,7 @@ class Services:
     quiz: QuizService
     interviews: InterviewService
     daily: DailyService
+    tutor: Tutor
 
 
 def topic_nicknames() -> dict[str, tuple[str, ...]]:
@@ -82,6 +84,7 @@ async def open_services(
         )
         platforms = adapters(store) if callable(adapters) else adapters
         daily = DailyService(quiz, store, platforms or {}, settings.daily_config)
-        yield Services(catalog, store, quiz, interviews, daily)
+        tutor = Tutor(catalog, quiz, interviews, daily, store)
+        yield Services(catalog, store, quiz, interviews, daily, tutor)
     finally:
         await store.close()

@@ -44,6 +44,7 @@ from bot.engine.daily.service import Outcome
 from bot.engine.model import Source, UserRef
 from bot.engine.reply import ActionKind, Reply
 from bot.settings import Settings, load_settings
+from content.loader import load_catalog
 
 ALICE = UserRef("slack", TEAM_ID, USER_ID)
 ROOM = ChannelRef("slack", TEAM_ID, CHANNEL_ID)
@@ -316,7 +317,7 @@ async def test_socket_mode_runs_commands_buttons_the_modal_and_dm_events(rig: Ri
     double = rig.double
     async with connect_socket_mode(app, double):
         for text, expected in (
-            ("topics", "10 topics"),
+            ("topics", f"{len(load_catalog().topics)} topics"),
             ("ask ecs", "Amazon ECS"),
             ("help", "/awsquiz"),
         ):
@@ -366,7 +367,7 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         ("", "Answer"),
         ("ask s3 basic", "Amazon S3 · basic"),
         ("step functions", "AWS Step Functions"),
-        ("topics", "10 topics"),
+        ("topics", f"{len(load_catalog().topics)} topics"),
         ("stats", "No answers yet"),
         ("stats <@U0BOB|bob>", "Stats for user-u0bob"),  # the display name, not the id
         ("leaderboard", "Leaderboard · last 7 days"),

@@ -19,8 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.adapters.slack import http
-from bot.adapters.slack.chat import PLATFORM, ClientFor, SlackChatAdapter
+from bot.adapters.slack.chat import ClientFor, SlackChatAdapter
 from bot.adapters.slack.handlers import SlackHandlers, SlackOptions
+from bot.adapters.slack.ids import PLATFORM
 from bot.adapters.slack.oauth import (
     InstalledWorkspaceClients,
     SlackOAuth,
@@ -150,7 +151,7 @@ def build_app(
         admin_roles=frozenset(settings.slack_admin_roles.split(",")),
         max_answer_chars=settings.awsquiz_max_answer_chars,
     )
-    SlackHandlers(services, options).register(app)
+    SlackHandlers(services.tutor, options).register(app)
     _forget_removed_workspaces(app, services, mode)
     _tell_admins_of_refused_posts(services)
     return app

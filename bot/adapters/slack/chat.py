@@ -13,12 +13,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import render
+from bot.adapters.slack.ids import PLATFORM
 from bot.adapters.slack.refusals import code_of
 from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.errors import ChatPostError
 from bot.engine.reply import Reply, Tone
 
-PLATFORM: Final = "slack"
 TRANSIENT_ERRORS: Final = frozenset(
     {"ratelimited", "rate_limited", "internal_error", "fatal_error", "service_unavailable",
      "request_timeout", "team_added_to_org"}

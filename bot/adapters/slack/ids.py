@@ -6,6 +6,9 @@ from typing import Final
 
 from bot.engine.reply import ActionKind
 
+PLATFORM: Final = "slack"
+"""The platform name in every id the engine scopes: UserRef, ChannelRef, event ids."""
+
 ACTION_IDS: Final = {
     ActionKind.ANSWER: "awsquiz_answer",
     ActionKind.HINT: "awsquiz_hint",

@@ -1,0 +1,379 @@
+"""The chat surface's application service: one method per thing a member asks for.
+
+Adapters parse their platform's input into one of these calls and render the `Turn` it
+returns; everything between (whether an answer belongs to the running interview or to the
+open question, idle interviews, defaults, validation, who may change a channel's schedule)
+is decided here, the same way for every platform. Refusals come back as error replies, so an
+adapter needs no `except` of its own for them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final, Protocol
+
+from bot.engine import replies
+from bot.engine.catalog import Catalog
+from bot.engine.daily.model import ChannelRef
+from bot.engine.daily.schedule import parse_post_time, parse_timezone
+from bot.engine.daily.service import DailyService
+from bot.engine.errors import (
+    AwsquizError,
+    InterviewExpiredError,
+    InvalidOptionError,
+    NotAllowedError,
+    UnknownTopicError,
+)
+from bot.engine.interview import DEFAULT_QUESTIONS, InterviewService
+from bot.engine.model import Source, UserRef
+from bot.engine.ports import Clock, EventLog
+from bot.engine.quiz import Period, QuizService, parse_period
+from bot.engine.reply import Reply
+
+NO_INTERVIEW: Final = Reply(
+    title="No interview running",
+    text="Start a mock interview with `/awsquiz interview [topics] [questions]`.",
+)
+INTERVIEW_STARTED: Final = Reply(
+    title="Interview started", text="Check your direct messages with me."
+)
+
+log = logging.getLogger(__name__)
+
+
+class InterviewChange(Enum):
+    """What a turn did to the member's mock interview (the Slack App Home shows it)."""
+
+    NONE = "none"
+    STARTED = "started"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What the member sees after one intent.
+
+    `replies` answer the request where it was made (privately in a channel); `direct` go to
+    the member's direct messages with the bot, as the interview's messages do.
+    """
+
+    replies: tuple[Reply, ...] = ()
+    direct: tuple[Reply, ...] = ()
+    interview: InterviewChange = InterviewChange.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where an intent was made: a channel, or the member's DM with the bot (`direct`)."""
+
+    channel: str | None = None
+    direct: bool = False
+
+
+class Permissions(Protocol):
+    """Tells whether a member may manage a workspace's or server's daily questions."""
+
+    @property
+    def refusal(self) -> str:
+        """What a member who may not is told, in the platform's own terms."""
+        ...
+
+    async def is_admin(self, user: UserRef) -> bool:
+        """True for an admin of the user's workspace or server."""
+        ...
+
+
+class ChannelAccess(Protocol):
+    """Gets the bot ready to post in a channel (joining it where it can)."""
+
+    async def problem(self, channel: ChannelRef) -> str | None:
+        """Why the bot cannot post there, in words for the member, or None when it can."""
+        ...
+
+
+_Intent = Callable[[], Awaitable[Turn]]
+
+
+class Tutor:
+    """Routes each chat intent to the quiz, interview or daily service."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        quiz: QuizService,
+        interviews: InterviewService,
+        daily: DailyService,
+        events: EventLog,
+    ) -> None:
+        self.catalog = catalog
+        self.quiz = quiz
+        self.interviews = interviews
+        self.daily = daily
+        self.events = events
+
+    @property
+    def clock(self) -> Clock:
+        """The engine's clock."""
+        return self.quiz.clock
+
+    # -- questions on demand -------------------------------------------------------------
+
+    async def ask(
+        self, user: UserRef, *, topic: str | None, difficulty: str | None, where: Where
+    ) -> Turn:
+        """A question for the member, by topic and difficulty, as their open question."""
+        return await _refusing(
+            lambda: _one(
+                self.quiz.ask(
+                    user,
+                    topic=topic,
+                    difficulty=difficulty,
+                    source=Source.SLASH,
+                    channel=where.channel,
+                )
+            )
+        )
+
+    async def answer(
+        self, user: UserRef, text: str, *, where: Where, question_id: str | None = None
+    ) -> Turn:
+        """Grade an answer: the running interview's in its DM, else the open question's."""
+
+        async def run() -> Turn:
+            interviewing = await self._interviewing(user, where)
+            if interviewing is not None:
+                return await self._in_interview(
+                    interviewing, lambda: self.interviews.answer(interviewing, text)
+                )
+            return await _one(self.quiz.answer(user, text, question_id=question_id))
+
+        return await _refusing(run)
+
+    async def hint(self, user: UserRef, *, where: Where) -> Turn:
+        """A key concept of the current question (it costs points)."""
+
+        async def run() -> Turn:
+            interviewing = await self._interviewing(user, where)
+            if interviewing is not None:
+                return await self._in_interview(
+                    interviewing, lambda: _listed(self.interviews.hint(interviewing))
+                )
+            return await _one(self.quiz.hint(user))
+
+        return await _refusing(run)
+
+    async def skip(self, user: UserRef, *, where: Where) -> Turn:
+        """Drop the current question and show its reference answer."""
+
+        async def run() -> Turn:
+            interviewing = await self._interviewing(user, where)
+            if interviewing is not None:
+                return await self._in_interview(
+                    interviewing, lambda: self.interviews.skip(interviewing)
+                )
+            return await _one(self.quiz.skip(user))
+
+        return await _refusing(run)
+
+    def topics(self) -> Turn:
+        """The topics and their question counts."""
+        return Turn((self.quiz.topics(),))
+
+    async def stats(self, user: UserRef) -> Turn:
+        """A member's statistics in their workspace or server."""
+        return await _refusing(lambda: _one(self.quiz.stats(user)))
+
+    async def leaderboard(
+        self, user: UserRef, *, period: str | None, channel: str | None = None
+    ) -> Turn:
+        """The workspace's (or one channel's) ranking over a period."""
+
+        async def run() -> Turn:
+            chosen = parse_period(period) if period else Period.WEEK
+            board = self.quiz.leaderboard(user.platform, user.workspace, chosen, channel=channel)
+            return await _one(board)
+
+        return await _refusing(run)
+
+    async def first_delivery(self, platform: str, event_id: str) -> bool:
+        """True the first time a platform delivers this event: its retries must not count."""
+        return await self.events.first_delivery(platform, event_id, self.clock.now())
+
+    def is_topic(self, text: str) -> bool:
+        """Whether `text` names a topic (commands read `/awsquiz lambda` as a topic)."""
+        try:
+            self.catalog.find_topic(text)
+        except UnknownTopicError:
+            return False
+        return True
+
+    def prompt(self, question_id: str) -> str:
+        """The wording of a question, for an answer box."""
+        return self.catalog.question(question_id).prompt
+
+    # -- the mock interview --------------------------------------------------------------
+
+    async def start_interview(
+        self, user: UserRef, topics: Sequence[str] = (), questions: int | None = None
+    ) -> Turn:
+        """Start (or resume) a mock interview; its questions go to the member's DM.
+
+        Only a missing count gets the default: 0 is refused, on every platform alike.
+        """
+
+        async def run() -> Turn:
+            count = DEFAULT_QUESTIONS if questions is None else questions
+            started = await self.interviews.start(user, topics, count, channel=None)
+            return Turn((INTERVIEW_STARTED,), tuple(started), InterviewChange.STARTED)
+
+        return await _refusing(run)
+
+    async def message(self, user: UserRef, text: str) -> Turn:
+        """A message typed in the bot's DM: the interview's answer, hint, skip or stop.
+
+        `user.workspace` may be empty (a Discord DM carries no server): the running
+        interview says which workspace the member's answers count in.
+        """
+
+        async def run() -> Turn:
+            member = await self._scoped(user)
+            expired = await self.interviews.expire_if_idle(member)
+            if expired is not None:
+                return Turn(direct=(expired,), interview=InterviewChange.ENDED)
+            if not await self.interviews.is_active(member):
+                return Turn(direct=(NO_INTERVIEW,))
+            return await self._in_interview(member, lambda: self.interviews.handle(member, text))
+
+        return await _refusing(run, direct=True)
+
+    async def stop(self, user: UserRef, *, interview_id: str | None, where: Where) -> Turn:
+        """End the interview a Stop button was posted with (never a newer one)."""
+
+        async def run() -> Turn:
+            member = await self._scoped(user)
+            try:
+                reply = await self.interviews.stop(member, interview_id=interview_id)
+            except InterviewExpiredError as error:
+                reply = error.summary
+            if await self.interviews.is_active(member):
+                return Turn((reply,))  # an older interview's button, and the engine said so
+            if where.direct:
+                return Turn(direct=(reply,), interview=InterviewChange.ENDED)
+            return Turn((reply,), interview=InterviewChange.ENDED)
+
+        return await _refusing(run)
+
+    async def interview_running(self, user: UserRef) -> bool:
+        """Whether the member has a mock interview running."""
+        return await self.interviews.is_active(user)
+
+    # -- the daily question --------------------------------------------------------------
+
+    async def daily_on(
+        self,
+        channel: ChannelRef,
+        *,
+        actor: UserRef,
+        post_time: str,
+        timezone: str | None,
+        permissions: Permissions,
+        access: ChannelAccess,
+        default_timezone: str = "UTC",
+    ) -> Turn:
+        """Subscribe a channel; who asks and what they typed are checked before any join."""
+
+        async def run() -> Turn:
+            await self._require_admin(actor, permissions)
+            zone = timezone or default_timezone
+            parse_post_time(post_time)  # before the bot joins the channel for nothing
+            parse_timezone(zone)
+            problem = await access.problem(channel)
+            if problem:
+                return Turn((replies.error(problem),))
+            subscribed = await self.daily.subscribe(
+                channel, actor=actor, is_admin=True, post_time=post_time, timezone=zone
+            )
+            return Turn((subscribed,))
+
+        return await _refusing(run)
+
+    async def daily_off(
+        self, channel: ChannelRef, *, actor: UserRef, permissions: Permissions
+    ) -> Turn:
+        """Turn a channel's daily question off (its settings stay for a later `on`)."""
+
+        async def run() -> Turn:
+            await self._require_admin(actor, permissions)
+            return await _one(self.daily.unsubscribe(channel, actor=actor, is_admin=True))
+
+        return await _refusing(run)
+
+    async def daily_status(self, channel: ChannelRef) -> Turn:
+        """A channel's daily schedule."""
+        return await _refusing(lambda: _one(self.daily.status(channel)))
+
+    async def daily_answer(self, user: UserRef, post_id: int, text: str) -> Turn:
+        """Grade an answer to a channel's daily question, privately."""
+        return await _refusing(lambda: _one(self.daily.answer(user, post_id, text)))
+
+    async def daily_prompt(self, post_id: int) -> str:
+        """The wording of a daily post's question, for an answer box."""
+        post = await self.daily.store.daily_post(post_id)
+        if post is None:
+            raise InvalidOptionError("That daily question no longer exists.")
+        return self.prompt(post.question_id)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    async def _require_admin(self, actor: UserRef, permissions: Permissions) -> None:
+        if not await permissions.is_admin(actor):
+            raise NotAllowedError(permissions.refusal)
+
+    async def _scoped(self, user: UserRef) -> UserRef:
+        """The member in the workspace of their running interview, when the message has none."""
+        if user.workspace:
+            return user
+        running = await self.interviews.running_for(user.platform, user.user)
+        return running or user
+
+    async def _interviewing(self, user: UserRef, where: Where) -> UserRef | None:
+        """In the bot's DM while an interview runs: the member, scoped to that interview."""
+        if not where.direct:
+            return None
+        member = await self._scoped(user)
+        return member if await self.interviews.is_active(member) else None
+
+    async def _in_interview(
+        self, member: UserRef, step: Callable[[], Awaitable[Sequence[Reply]]]
+    ) -> Turn:
+        """Run one interview step; its replies are the DM conversation's."""
+        try:
+            answers = tuple(await step())
+        except InterviewExpiredError as error:
+            return Turn(direct=(error.summary,), interview=InterviewChange.ENDED)
+        ended = not await self.interviews.is_active(member)
+        return Turn(
+            direct=answers, interview=InterviewChange.ENDED if ended else InterviewChange.NONE
+        )
+
+
+async def _one(reply: Awaitable[Reply]) -> Turn:
+    return Turn((await reply,))
+
+
+async def _listed(reply: Awaitable[Reply]) -> list[Reply]:
+    return [await reply]
+
+
+async def _refusing(intent: _Intent, *, direct: bool = False) -> Turn:
+    """Run an intent; a refusal (an AwsquizError) becomes the error reply the member sees."""
+    try:
+        return await intent()
+    except InterviewExpiredError as error:
+        return Turn(direct=(error.summary,), interview=InterviewChange.ENDED)
+    except AwsquizError as error:
+        refusal = (replies.error(str(error)),)
+        return Turn(direct=refusal) if direct else Turn(refusal)
