@@ -8,13 +8,14 @@ reported at once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
 import yaml
 
 from bot.engine.errors import ContentError, PackProblemsError
+from bot.engine.grading.text import STOPWORDS, normalize, tokens
 from bot.engine.model import Difficulty, Question, Rubric, RubricConcept, Subject
 from bot.engine.naming import squash
 from content.metadata import parse_difficulty
@@ -241,14 +242,30 @@ class _Reader:
             return None
         return value
 
-    def phrases(self, node: yaml.Node, what: str) -> tuple[str, ...]:
+    def phrasing(self, node: yaml.Node) -> str | None:
+        """One of a concept's other phrasings: a stopword alone would match any answer."""
+        value = self.phrase(node, "a phrasing")
+        words = tokens(normalize(value)) if value is not None else []
+        if len(words) == 1 and words[0] in STOPWORDS:
+            self.fail(node, f"a phrasing {value!r} is a stopword alone: it would match any answer")
+            return None
+        return value
+
+    def phrases(
+        self,
+        node: yaml.Node,
+        what: str,
+        read: Callable[[yaml.Node], str | None] | None = None,
+    ) -> tuple[str, ...]:
+        """A list of phrases (or one), each read by `read` (default: `phrase`)."""
+        read_one = read or (lambda item: self.phrase(item, what))
         if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:null":
-            found = self.phrase(node, what)
+            found = read_one(node)
             return (found,) if found else ()
         if not isinstance(node, yaml.SequenceNode):
             self.fail(node, f"{what} must be a list of phrasings")
             return ()
-        return tuple(p for item in node.value if (p := self.phrase(item, what)) is not None)
+        return tuple(p for item in node.value if (p := read_one(item)) is not None)
 
     def flag(self, node: yaml.Node, what: str) -> bool:
         value = _scalar(node)
@@ -414,7 +431,7 @@ def _concept(reader: _Reader, node: yaml.Node, subjects: set[str]) -> RubricConc
         return None
     concept_name = reader.phrase(fields["name"], "a concept name")
     phrasings: tuple[str, ...] = (
-        reader.phrases(fields["also"], "a phrasing") if "also" in fields else ()
+        reader.phrases(fields["also"], "a phrasing", reader.phrasing) if "also" in fields else ()
     )
     weight = reader.weight(fields["weight"]) if "weight" in fields else 1.0
     required = reader.flag(fields["required"], "required") if "required" in fields else False

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.grading import Grader
+from bot.engine.grading.text import tokens
 from bot.engine.model import Verdict
 
 HA_QUESTION = "How do you ensure high availability for EC2 workloads?"
@@ -240,3 +241,19 @@ def test_every_default_pack_reference_self_grades_full_and_cross_grades_low(
     ]
     assert median(cross) <= 10
     assert max(cross) < 70  # never "correct" for another question's answer
+
+
+def test_a_number_with_thousands_separators_is_one_word() -> None:
+    assert tokens("up to 10,000 children, and 5, 10 or 1,000,000") == [
+        "up",
+        "to",
+        "10000",
+        "children",
+        ",",
+        "and",
+        "5",
+        ",",
+        "10",
+        "or",
+        "1000000",
+    ]

@@ -158,6 +158,12 @@ q/one:
     ]
 
 
+def test_a_phrasing_that_is_a_stopword_alone_is_a_problem() -> None:
+    assert problems_of("q:\n  concepts:\n    - name: fan-out\n      also: [And, to many]\n") == [
+        "4: a phrasing 'And' is a stopword alone: it would match any answer"
+    ]
+
+
 def test_an_unknown_difficulty_is_named_as_in_packs() -> None:
     assert problems_of("q/one:\n  concepts: [a]\n  difficulty: hard\n") == [
         "3: unknown difficulty 'hard' (accepted: basic, advanced, interview)"

@@ -13,8 +13,14 @@ CLAUSE_BREAKS: Final = frozenset(".,;:!?()[]")
 
 # A word is letters/digits (any script, no underscore); "don't" splits into "do" + "n't".
 # A dot between two letters or digits (Node.js, v1.2) joins a name: it ends no clause.
-_WORD_PATTERN: Final = re.compile(r"[^\W_]+?(?=n't\b)|n't\b|[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]")
-_SIMPLE_WORD_PATTERN: Final = re.compile(r"[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]")
+# A number with thousands separators ("10,000") is one word, not two clauses.
+_GROUPED_NUMBER: Final = r"\d{1,3}(?:,\d{3})+(?!\d)|"
+_WORD_PATTERN: Final = re.compile(
+    _GROUPED_NUMBER + r"[^\W_]+?(?=n't\b)|n't\b|[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]"
+)
+_SIMPLE_WORD_PATTERN: Final = re.compile(
+    _GROUPED_NUMBER + r"[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]"
+)
 
 # Curly quotes (U+2018, U+2019, U+02BC) become straight so contractions split alike.
 _APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
@@ -96,9 +102,10 @@ def normalize(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """Case-folded word and clause-punctuation tokens of already normalised text."""
     folded = text.casefold()
-    if "'" in folded:
-        return _WORD_PATTERN.findall(folded)
-    return _SIMPLE_WORD_PATTERN.findall(folded)
+    found = (_WORD_PATTERN if "'" in folded else _SIMPLE_WORD_PATTERN).findall(folded)
+    if "," not in folded:
+        return found
+    return [word.replace(",", "") if word[:1].isdigit() else word for word in found]
 
 
 def token_spans(text: str) -> list[tuple[str, int, int]]:
