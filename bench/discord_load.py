@@ -320,7 +320,7 @@ def bare_client() -> discord.Client:
 def awsquiz_client(services: Services) -> AwsquizClient:
     """awsquiz's client wired as tests/test_discord.py does (no 2 s wait for late guilds)."""
     client = AwsquizClient(None, guild_ready_timeout=0)
-    client.handlers = DiscordHandlers(services, client)
+    client.handlers = DiscordHandlers(services.tutor, client)
     return client
 
 

@@ -556,7 +556,7 @@ def _discord_sync(_: argparse.Namespace, settings: Settings) -> int:
         point_at(settings)
         client = AwsquizClient(settings.discord_guild_id)  # one connection is enough to sync
         async with open_services(settings) as services:
-            client.handlers = DiscordHandlers(services, client)
+            client.handlers = DiscordHandlers(services.tutor, client)
             synced = await sync_once(client, token)
         where = f"guild {settings.discord_guild_id}" if settings.discord_guild_id else "globally"
         Console(highlight=False).print(f"synced {len(synced)} command(s) {where}", markup=False)

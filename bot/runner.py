@@ -110,7 +110,7 @@ def _discord(settings: Settings, adapters: dict[str, ChatAdapter]) -> Platform:
 
     async def run_discord(services: Services, stop: asyncio.Event) -> None:
         options = DiscordOptions(max_answer_chars=settings.awsquiz_max_answer_chars)
-        client.handlers = DiscordHandlers(services, client, options)
+        client.handlers = DiscordHandlers(services.tutor, client, options)
         await serve(client, token, stop)
 
     return run_discord

@@ -67,13 +67,12 @@ from bot.adapters.discord.client import (
     sync_once,
 )
 from bot.adapters.discord.commands import topic_list_matches
-from bot.adapters.discord.handlers import (
+from bot.adapters.discord.handlers import DiscordHandlers, DiscordOptions
+from bot.adapters.discord.texts import (
     DMS_CLOSED,
     LEADERBOARD_GUILD_ONLY,
     NEEDS_MANAGE_SERVER,
     OTHERS_STATS_GUILD_ONLY,
-    DiscordHandlers,
-    DiscordOptions,
 )
 from bot.app import Services, open_services
 from bot.engine.catalog import Catalog
@@ -161,7 +160,7 @@ async def running_bot(
     client = client or AwsquizClient(guild_id, guild_ready_timeout=0)
     adapters = {"discord": DiscordChatAdapter(client)}
     async with open_services(settings_for(database), adapters=adapters, clock=clock) as services:
-        client.handlers = DiscordHandlers(services, client, options)
+        client.handlers = DiscordHandlers(services.tutor, client, options)
         async with running_client(client, BOT_TOKEN, double):
             yield Rig(double, services, client, clock)
 
@@ -416,10 +415,11 @@ async def test_interview_topics_autocomplete_completes_after_the_last_comma(rig:
     first, second = await rig.double.wait_for_callbacks(2)
     assert first.data["choices"] == [{"name": "ec2, AWS Lambda", "value": "ec2, lambda"}]
     values = [choice["value"] for choice in second.data["choices"]]
-    assert values[0] == "ec2, ecs, cloudwatch"
+    assert values == sorted(values)
     assert all(value.startswith("ec2, ecs, ") for value in values)
     assert not {"ec2, ecs, ec2", "ec2, ecs, ecs"} & set(values)  # listed once is enough
-    assert len(values) == len(rig.services.catalog.topics) - 2
+    # Discord shows at most 25 choices.
+    assert len(values) == min(25, len(rig.services.catalog.topics) - 2)
 
 
 def test_topic_list_choices_stay_within_discords_limits(catalog: Catalog) -> None:
@@ -857,7 +857,7 @@ async def test_the_start_up_catch_up_is_posted_once_the_client_is_ready(
     adapters = {"discord": DiscordChatAdapter(client)}
     settings = settings_for(tmp_path / "d.db")
     async with open_services(settings, adapters=adapters, clock=clock) as services:
-        client.handlers = DiscordHandlers(services, client)
+        client.handlers = DiscordHandlers(services.tutor, client)
         due = clock.now() - timedelta(minutes=30)
         await services.daily.subscribe(
             ROOM, actor=ALICE, is_admin=True, post_time=f"{due:%H:%M}", timezone="UTC"
@@ -1147,7 +1147,7 @@ async def test_discord_sync_logs_in_syncs_and_closes(
 ) -> None:
     client = AwsquizClient(GUILD_ID, guild_ready_timeout=0)
     async with open_services(settings_for(tmp_path / "d.db"), clock=clock) as services:
-        client.handlers = DiscordHandlers(services, client)
+        client.handlers = DiscordHandlers(services.tutor, client)
         with pointed_at(double):
             synced = await sync_once(client, BOT_TOKEN)
     assert [command.name for command in synced] == ["awsquiz"]

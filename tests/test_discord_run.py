@@ -123,7 +123,7 @@ async def test_serve_resumes_after_the_gateway_closes_and_still_answers(
     client = AwsquizClient(None, guild_ready_timeout=0)
     stop = asyncio.Event()
     async with open_services(settings, clock=clock) as services:
-        client.handlers = DiscordHandlers(services, client)
+        client.handlers = DiscordHandlers(services.tutor, client)
         with pointed_at(double):
             serving = asyncio.create_task(serve(client, BOT_TOKEN, stop))
             await double.wait_for_gateway(1)

@@ -17,7 +17,7 @@ from typing import Final, Protocol
 
 from bot.engine import replies
 from bot.engine.catalog import Catalog
-from bot.engine.daily.model import ChannelRef
+from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.daily.schedule import parse_post_time, parse_timezone
 from bot.engine.daily.service import DailyService
 from bot.engine.errors import (
@@ -49,6 +49,7 @@ class InterviewChange(Enum):
 
     NONE = "none"
     STARTED = "started"
+    RESUMED = "resumed"
     ENDED = "ended"
 
 
@@ -226,16 +227,32 @@ class Tutor:
 
         async def run() -> Turn:
             count = DEFAULT_QUESTIONS if questions is None else questions
-            started = await self.interviews.start(user, topics, count, channel=None)
-            return Turn((INTERVIEW_STARTED,), tuple(started), InterviewChange.STARTED)
+            # One interview at a time per member of a platform, wherever it was started: a
+            # running one is resumed where its answers count; an idle one ends first.
+            running = await self.interviews.running_for(user.platform, user.user)
+            ended: tuple[Reply, ...] = ()
+            if running is not None:
+                expired = await self.interviews.expire_if_idle(running)
+                if expired is not None:
+                    ended, running = (expired,), None
+            started = await self.interviews.start(running or user, topics, count, channel=None)
+            if running is None:
+                return Turn((INTERVIEW_STARTED,), (*ended, *started), InterviewChange.STARTED)
+            told = _resumed(running, user, asked_for_new=bool(topics) or questions is not None)
+            return Turn((told,), tuple(started), InterviewChange.RESUMED)
 
         return await _refusing(run)
+
+    async def cancel_interview(self, user: UserRef) -> None:
+        """End an interview just started whose questions could not reach the member's DMs,
+        so it is not left running where it cannot be answered."""
+        await self.interviews.stop(user)
 
     async def message(self, user: UserRef, text: str) -> Turn:
         """A message typed in the bot's DM: the interview's answer, hint, skip or stop.
 
-        `user.workspace` may be empty (a Discord DM carries no server): the running
-        interview says which workspace the member's answers count in.
+        The running interview says which workspace the member's answers count in (a Discord
+        DM carries no server).
         """
 
         async def run() -> Turn:
@@ -319,6 +336,10 @@ class Tutor:
         """Grade an answer to a channel's daily question, privately."""
         return await _refusing(lambda: _one(self.daily.answer(user, post_id, text)))
 
+    async def daily_subscription(self, channel: ChannelRef) -> Subscription | None:
+        """A channel's daily subscription, for telling whoever set it up about a problem."""
+        return await self.daily.store.subscription(channel)
+
     async def daily_prompt(self, post_id: int) -> str:
         """The wording of a daily post's question, for an answer box."""
         post = await self.daily.store.daily_post(post_id)
@@ -333,9 +354,8 @@ class Tutor:
             raise NotAllowedError(permissions.refusal)
 
     async def _scoped(self, user: UserRef) -> UserRef:
-        """The member in the workspace of their running interview, when the message has none."""
-        if user.workspace:
-            return user
+        """The member in the scope of their running interview (a DM may carry another scope,
+        or none), else as they came."""
         running = await self.interviews.running_for(user.platform, user.user)
         return running or user
 
@@ -358,6 +378,23 @@ class Tutor:
         return Turn(
             direct=answers, interview=InterviewChange.ENDED if ended else InterviewChange.NONE
         )
+
+
+def _resumed(running: UserRef, here: UserRef, *, asked_for_new: bool) -> Reply:
+    """Say an interview already running was resumed, where it came from, and how to stop it."""
+    origin = (
+        ""
+        if running.workspace == here.workspace
+        else " (started in another server or workspace, or in our direct messages, where its "
+        "answers count)"
+    )
+    unused = " The topics and length you gave now are not used." if asked_for_new else ""
+    return Reply(
+        title="Interview resumed",
+        text=f"You already have a mock interview running{origin}, so I resumed it in our "
+        f"direct messages.{unused} Type stop there to end it, then run /awsquiz interview "
+        "again to start a new one.",
+    )
 
 
 async def _one(reply: Awaitable[Reply]) -> Turn:

@@ -20,8 +20,9 @@ from discord.http import Route
 
 from bot.adapters.discord import components
 from bot.adapters.discord.boundary import answer_unexpected
+from bot.adapters.discord.chat import PLATFORM
 from bot.adapters.discord.commands import build_group
-from bot.adapters.discord.handlers import PLATFORM, DiscordHandlers
+from bot.adapters.discord.handlers import DiscordHandlers
 from bot.engine.errors import SettingsError
 from bot.settings import Settings
 
@@ -87,7 +88,7 @@ class AwsquizClient(discord.Client):
         """
         if self.handlers is None:
             return
-        stopped = await self.handlers.services.daily.stop_workspace(PLATFORM, str(guild.id))
+        stopped = await self.handlers.tutor.daily.stop_workspace(PLATFORM, str(guild.id))
         log.info("discord: removed from guild %s; %d daily questions turned off", guild.id, stopped)
 
 

@@ -33,7 +33,7 @@ ScopeName = Literal["server", "channel"]
 def build_group(handlers: DiscordHandlers) -> app_commands.Group:
     """`/awsquiz` and its subcommands, each a thin call into `handlers`."""
     group = app_commands.Group(name="awsquiz", description="AWS and DevOps interview practice")
-    catalog = handlers.services.catalog
+    catalog = handlers.tutor.catalog
 
     async def topic_choices(_: discord.Interaction[Any], current: str) -> Choices:
         return topic_matches(catalog, current)
