@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -14,7 +14,6 @@ from sqlalchemy import (
     and_,
     delete,
     func,
-    or_,
     select,
     tuple_,
     type_coerce,
@@ -135,31 +134,23 @@ class SqlStore(SqlDailyStore):
             await session.execute(statement)
 
     async def answer_open_question(
-        self,
-        user: UserRef,
-        grade: Callable[[OpenQuestion], NewAttempt],
-        *,
-        question_id: str | None = None,
+        self, user: UserRef, opened: OpenQuestion, attempt: NewAttempt
     ) -> Attempt | None:
-        """Close the user's open question and store the attempt `grade` makes of it, in one
-        transaction; with `question_id`, only if that is the open question.
+        """Close the user's open question if it is still `opened` (compare-and-set on its
+        question, when it was asked and the hints taken) and store `attempt`, graded before,
+        outside any transaction; None, with nothing changed, when it is not.
 
-        Answers arriving together share a transaction (group commit), which is what lets a
-        burst of answers through SQLite's single writer quickly.
+        Answers arriving together share one short transaction (group commit), which is what
+        lets a burst of answers through SQLite's single writer quickly.
         """
-        result = await self._answers.submit(_AnswerRequest(user, grade, question_id))
-        if isinstance(result, Exception):
-            raise result
-        return result
+        return await self._answers.submit(_AnswerRequest(user, opened, attempt))
 
-    async def _answer_batch(
-        self, requests: list[_AnswerRequest]
-    ) -> list[Attempt | Exception | None]:
-        """Answer a batch with three statements, however large: find the users, close their
-        open questions (DELETE ... RETURNING hands each question to one answer), store the
-        attempts (one executemany).
+    async def _answer_batch(self, requests: list[_AnswerRequest]) -> list[Attempt | None]:
+        """Answer a batch with three statements, however large: find the users, close the
+        open questions still as their answers saw them (DELETE ... RETURNING hands each to one
+        answer), store the attempts (one executemany).
         """
-        results: list[Attempt | Exception | None] = [None] * len(requests)
+        results: list[Attempt | None] = [None] * len(requests)
         async with self._write() as session:
             keys = await self._user_keys(session, (r.user for r in requests))
             # Of two answers by one user in a batch only the first may take the question.
@@ -169,35 +160,34 @@ class SqlStore(SqlDailyStore):
                     first_of.setdefault(keys[request.user], index)
             if not first_of:
                 return results
+            # Still the question, the asking and the hints the grade was made for.
+            expected = [
+                (
+                    pk,
+                    requests[i].opened.question_id,
+                    requests[i].opened.asked_at,
+                    requests[i].opened.hints_used,
+                )
+                for pk, i in first_of.items()
+            ]
             taken = await session.execute(
                 delete(OpenQuestionRow)
-                .where(_open_questions_answered(requests, first_of))
-                .returning(
-                    OpenQuestionRow.user_id,
-                    OpenQuestionRow.question_id,
-                    OpenQuestionRow.asked_at,
-                    OpenQuestionRow.source,
-                    OpenQuestionRow.hints_used,
-                    OpenQuestionRow.channel,
+                .where(
+                    tuple_(
+                        OpenQuestionRow.user_id,
+                        OpenQuestionRow.question_id,
+                        OpenQuestionRow.asked_at,
+                        OpenQuestionRow.hints_used,
+                    ).in_(expected)
                 )
+                .returning(OpenQuestionRow.user_id)
                 .execution_options(synchronize_session=False)
             )
-            graded: list[tuple[int, tuple[int, NewAttempt]]] = []
-            for row in taken:
-                index = first_of[row.user_id]
-                opened = OpenQuestion(
-                    question_id=row.question_id,
-                    asked_at=row.asked_at,
-                    source=Source(row.source),
-                    hints_used=row.hints_used,
-                    channel=row.channel,
-                )
-                try:
-                    graded.append((index, (row.user_id, requests[index].grade(opened))))
-                except Exception as error:  # e.g. its question left the packs: only it fails
-                    results[index] = error
-            stored = await self._insert_attempts(session, [row for _, row in graded])
-            for (index, _), attempt in zip(graded, stored, strict=True):
+            closed = [
+                (first_of[pk], (pk, requests[first_of[pk]].attempt)) for pk in taken.scalars()
+            ]
+            stored = await self._insert_attempts(session, [row for _, row in closed])
+            for (index, _), attempt in zip(closed, stored, strict=True):
                 results[index] = attempt
         return results
 
@@ -426,27 +416,8 @@ async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
 @dataclass(frozen=True, slots=True)
 class _AnswerRequest:
     user: UserRef
-    grade: Callable[[OpenQuestion], NewAttempt]
-    question_id: str | None
-
-
-def _open_questions_answered(
-    requests: Sequence[_AnswerRequest], first_of: dict[int, int]
-) -> ColumnElement[bool]:
-    """The open questions of the users `first_of` maps (user key -> request index), each only
-    if it is the one its answer is for (when the answer names one).
-
-    Two IN lists whatever the batch size, where an OR per answer made a new statement to build
-    and compile for each size of batch.
-    """
-    any_question = [pk for pk, i in first_of.items() if requests[i].question_id is None]
-    named = [(pk, q) for pk, i in first_of.items() if (q := requests[i].question_id) is not None]
-    conditions: list[ColumnElement[bool]] = []
-    if any_question:
-        conditions.append(OpenQuestionRow.user_id.in_(any_question))
-    if named:
-        conditions.append(tuple_(OpenQuestionRow.user_id, OpenQuestionRow.question_id).in_(named))
-    return or_(*conditions)
+    opened: OpenQuestion
+    attempt: NewAttempt
 
 
 def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:

@@ -18,10 +18,11 @@ from bot.engine.errors import (
     NoQuestionsError,
     StaleQuestionError,
     UnknownDifficultyError,
+    UnknownQuestionError,
     UnknownTopicError,
 )
 from bot.engine.grading import Grader
-from bot.engine.model import Difficulty, Question, Source, Topic, UserRef, Verdict
+from bot.engine.model import Difficulty, OpenQuestion, Question, Source, Topic, UserRef, Verdict
 from bot.engine.quiz import HINT_PENALTY, MAX_ANSWER_CHARS, Period, QuizService, parse_period
 from bot.engine.reply import ActionKind, Reply
 from storage import SqlStore
@@ -192,6 +193,19 @@ async def test_other_users_history_does_not_affect_my_questions(
 
 
 # -- answer -----------------------------------------------------------------------------------
+
+
+async def test_an_open_question_that_left_the_packs_is_dropped_not_kept_forever(
+    quiz: QuizService, store: SqlStore, clock: FixedClock
+) -> None:
+    gone = OpenQuestion("ecs/removed-from-the-pack", clock.now(), Source.SLASH, 0, None)
+    await store.set_open_question(ALICE, gone)
+
+    with pytest.raises(UnknownQuestionError):
+        await quiz.answer(ALICE, "Binpack, spread and random.")
+
+    assert await store.open_question(ALICE) is None
+    assert await store.attempts(ALICE) == []
 
 
 async def test_answer_grades_stores_and_consumes_the_open_question(

@@ -69,17 +69,13 @@ class Store(Protocol):
         ...
 
     async def answer_open_question(
-        self,
-        user: UserRef,
-        grade: Callable[[OpenQuestion], NewAttempt],
-        *,
-        question_id: str | None = None,
+        self, user: UserRef, opened: OpenQuestion, attempt: NewAttempt
     ) -> Attempt | None:
-        """Close the user's open question and store the attempt `grade` makes of it, in one
-        transaction; with `question_id`, only if that is the open question.
+        """Close the user's open question if it is still `opened` and store `attempt` (graded
+        before, outside any transaction), in one short transaction.
 
-        None, with nothing changed, when there is no such open question: of concurrent answers
-        to one question exactly one is recorded.
+        None, with nothing changed, when the open question is no longer `opened`: of
+        concurrent answers to one question exactly one is recorded.
         """
         ...
 

@@ -19,6 +19,7 @@ from bot.engine.errors import (
     NoOpenQuestionError,
     NoQuestionsError,
     StaleQuestionError,
+    UnknownQuestionError,
 )
 from bot.engine.grading import Grader, verdict_for
 from bot.engine.model import (
@@ -169,31 +170,34 @@ class QuizService:
         the user has since replaced is refused and the newer open question kept.
         """
         cleaned = clean_answer(text, self.max_answer_chars)
-        graded: list[tuple[Question, Grade, OpenQuestion]] = []
-
-        def attempt_for(opened: OpenQuestion) -> NewAttempt:
+        # Grade first, outside any transaction, then close the question by compare-and-set:
+        # a concurrent answer that got there first, or a newer question, leaves this one
+        # unrecorded. The database's write lock is held for the write only.
+        opened = await self.store.open_question(user)
+        if opened is None:
+            raise NoOpenQuestionError()
+        if question_id is not None and opened.question_id != question_id:
+            raise StaleQuestionError()
+        try:
             item = self.catalog.question(opened.question_id)
-            grade = self.grade(item, cleaned, opened.hints_used)
-            graded.append((item, grade, opened))
-            return NewAttempt.of(
-                user,
-                item,
-                cleaned,
-                grade,
-                opened.source,
-                self.clock.now(),
-                hints_used=opened.hints_used,
-                channel=opened.channel,
-            )
-
-        # One write closes the open question, grades it and stores the answer; a concurrent
-        # answer to the same question that got there first leaves this one unrecorded.
-        stored = await self.store.answer_open_question(user, attempt_for, question_id=question_id)
-        if stored is None:
+        except UnknownQuestionError:
+            await self.store.take_open_question(user)  # it left the packs: nothing to answer
+            raise
+        grade = self.grade(item, cleaned, opened.hints_used)
+        attempt = NewAttempt.of(
+            user,
+            item,
+            cleaned,
+            grade,
+            opened.source,
+            self.clock.now(),
+            hints_used=opened.hints_used,
+            channel=opened.channel,
+        )
+        if await self.store.answer_open_question(user, opened, attempt) is None:
             if question_id is not None and await self.store.open_question(user) is not None:
                 raise StaleQuestionError()
             raise NoOpenQuestionError()
-        item, grade, opened = graded[-1]
         return replies.graded(
             item, grade, hints_used=opened.hints_used, penalty=opened.hints_used * HINT_PENALTY
         )
