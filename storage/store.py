@@ -56,6 +56,7 @@ class SqlStore(SqlDailyStore):
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine)
         self._answers = GroupCommit(self._answer_batch)
+        self._open_reads = GroupCommit(self._open_question_batch)
 
     # -- attempts ---------------------------------------------------------------------------
 
@@ -109,11 +110,23 @@ class SqlStore(SqlDailyStore):
     # -- the open question --------------------------------------------------------------------
 
     async def open_question(self, user: UserRef) -> OpenQuestion | None:
-        """Return the user's open question, if any."""
-        query = select(OpenQuestionRow).where(OpenQuestionRow.user_id == user_pk_of(user))
+        """Return the user's open question, if any.
+
+        Concurrent look-ups share one query (an answer burst reads before it writes).
+        """
+        return await self._open_reads.submit(user)
+
+    async def _open_question_batch(self, users: list[UserRef]) -> list[OpenQuestion | None]:
         async with self._sessions() as session:
-            row = await session.scalar(query)
-        return None if row is None else _open_question_from_row(row)
+            keys = await self._user_keys(session, users)
+            rows: Sequence[OpenQuestionRow] = []
+            if keys:
+                query = select(OpenQuestionRow).where(
+                    OpenQuestionRow.user_id.in_(set(keys.values()))
+                )
+                rows = (await session.scalars(query)).all()
+            by_key = {row.user_id: _open_question_from_row(row) for row in rows}
+        return [by_key.get(keys[user]) if user in keys else None for user in users]
 
     async def set_open_question(self, user: UserRef, question: OpenQuestion) -> None:
         """Make `question` the user's open question, replacing any other."""

@@ -18,9 +18,7 @@ _GROUPED_NUMBER: Final = r"\d{1,3}(?:,\d{3})+(?!\d)|"
 _WORD_PATTERN: Final = re.compile(
     _GROUPED_NUMBER + r"[^\W_]+?(?=n't\b)|n't\b|[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]"
 )
-_SIMPLE_WORD_PATTERN: Final = re.compile(
-    _GROUPED_NUMBER + r"[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]"
-)
+_SIMPLE_WORD_PATTERN: Final = re.compile(_GROUPED_NUMBER + r"[^\W_]+|\.(?![^\W_])|[,;:!?()\[\]]")
 
 # Curly quotes (U+2018, U+2019, U+02BC) become straight so contractions split alike.
 _APOSTROPHES: Final = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
