@@ -136,7 +136,7 @@ async def test_bad_input_is_refused_and_the_old_subscription_is_unchanged(
 ) -> None:
     await subscribe(daily, topics=["lambda"])
     with pytest.raises(error, match=message):
-        await subscribe(daily, **options)
+        await subscribe(daily, ROOM, **options)
     kept = await daily.store.subscription(ROOM)
     assert kept is not None
     assert (kept.post_time, kept.timezone, kept.topics) == (time(9, 0), "Europe/Paris", ("lambda",))
@@ -276,7 +276,7 @@ async def test_members_answer_privately_once_and_the_reveal_ranks_them(
 
 
 async def test_daily_answers_count_in_the_channel_leaderboard(
-    daily: DailyService, clock: FixedClock, catalog: Catalog
+    daily: DailyService, store: SqlStore, clock: FixedClock, catalog: Catalog
 ) -> None:
     await subscribe(daily)
     clock.set(POST_INSTANT)
@@ -284,7 +284,7 @@ async def test_daily_answers_count_in_the_channel_leaderboard(
     post = await daily.store.latest_post(ROOM)
     assert post is not None
     await daily.answer(member("ann"), post.id, catalog.question(post.question_id).reference)
-    attempts = await daily.store.attempts(member("ann"))
+    attempts = await store.attempts(member("ann"))
     assert [(a.source, a.channel) for a in attempts] == [(Source.DAILY, "C1")]
     board = await daily.quiz.leaderboard("slack", TEAM, channel="C1")
     assert [f.user.display_name for f in board.fields if f.user] == ["ann"]

@@ -305,7 +305,7 @@ async def test_two_engines_batching_claims_in_opposite_orders_neither_deadlock_n
                 store.claim_next_post(
                     channel,
                     DAY,
-                    lambda history, today, c=channel: f"{name}-{c.channel}",
+                    lambda history, today, c=channel: f"{name}-{c.channel}",  # type: ignore[misc]
                     CLOSES,
                     NOW,
                     LEASE,
@@ -773,7 +773,9 @@ async def test_migration_0002_applies_on_0001_keeps_data_and_downgrades(database
             await connection.run_sync(_migrate, "down", "0001")
         async with engine.connect() as connection:
             downgraded = await connection.run_sync(_schema)
-            kept = (await connection.execute(text("SELECT score FROM attempts"))).scalars().all()
+            kept: Sequence[int] = (
+                (await connection.execute(text("SELECT score FROM attempts"))).scalars().all()
+            )
             posts = (await connection.execute(text("SELECT message_id FROM daily_posts"))).all()
         async with engine.begin() as connection:
             await connection.run_sync(_migrate, "up", "0002")

@@ -160,13 +160,15 @@ async def test_once_all_are_seen_the_lowest_scored_come_back_first(
 ) -> None:
     quiz = make_quiz(catalog, store, clock, seed=7)
     pool = catalog.select(topic_ids={"ecs"}, difficulty=Difficulty.INTERVIEW)
-    scores = {}
+    scores: dict[str, int] = {}
     for answer in ("nothing useful here", "the full reference answer"):
         clock.advance(timedelta(minutes=1))
         asked = await quiz.ask(ALICE, topic="ecs", difficulty="interview")
         item = catalog.question(str(asked.question_id))
         text = item.reference if answer.startswith("the full") else answer
-        scores[item.id] = (await quiz.answer(ALICE, text)).score
+        graded = await quiz.answer(ALICE, text)
+        assert graded.score is not None
+        scores[item.id] = graded.score
 
     clock.advance(timedelta(minutes=1))
     again = await quiz.ask(ALICE, topic="ecs", difficulty="interview")

@@ -350,8 +350,8 @@ async def test_socket_mode_runs_commands_buttons_the_modal_and_dm_events(rig: Ri
         await rig.command("interview s3 1")
         event = event_callback(message_im_event(text="Buckets hold objects"), event_id="EvS1")
         await double.socket_ack(await double.socket_send("events_api", event))
-        posts = await double.wait_for("chat.postMessage", count=4)  # intro, q, grade, summary
-        assert "Interview summary" in str(posts[-1].params["blocks"])
+        messages = await double.wait_for("chat.postMessage", count=4)  # intro, q, grade, summary
+        assert "Interview summary" in str(messages[-1].params["blocks"])
         await double.wait_for("views.publish", count=2)  # the App Home, at the start and end
 
 

@@ -513,7 +513,7 @@ async def test_migration_0004_creates_the_library_tables_and_downgrades(database
         async with engine.connect() as connection:
             after_downgrade = await connection.run_sync(_table_names)
             version = await connection.execute(text("SELECT version_num FROM alembic_version"))
-            version_after_downgrade = version.scalar_one()
+            version_after_downgrade: str = version.scalar_one()
         async with engine.begin() as connection:
             await connection.run_sync(_migrate, "upgrade", "0004")
         async with engine.connect() as connection:
