@@ -62,7 +62,7 @@ from bot.settings import Settings, load_settings
 # benchmark drives exactly the same loopback Discord (gateway frames, interaction payloads,
 # callback and webhook routes) as the tests do, instead of a second copy that could drift.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from discord_double import (
+from doubles.discord import (
     BOT_TOKEN,
     CALLBACK_CHANNEL_MESSAGE,
     CHANNEL_ID,

@@ -59,7 +59,7 @@ from bot.settings import load_settings
 # benchmark talks to exactly the same loopback Slack (signing, response_url recording) as the
 # tests do, instead of a second copy that could drift from it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from slack_double import (
+from doubles.slack import (
     BOT_TOKEN,
     CHANNEL_ID,
     SIGNING_SECRET,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 import pytest
+from helpers import FixedClock
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -21,7 +21,6 @@ from storage.database import parse_database_url
 
 TEST_DATABASE_URL_ENV: Final = "TEST_DATABASE_URL"
 SCRATCH_DATABASE_PREFIX: Final = "awsquiz_test_"
-CLOCK_START: Final = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """A Monday morning: where the `clock` fixture starts."""
 
 
@@ -73,28 +72,6 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
         yield opened
     finally:
         await opened.close()
-
-
-class FixedClock:
-    """A Clock that stands still until a test moves it."""
-
-    def __init__(self, start: datetime = CLOCK_START) -> None:
-        if start.tzinfo is None:
-            raise ValueError("FixedClock needs a timezone-aware datetime")
-        self.current = start
-
-    def now(self) -> datetime:
-        """Return the time the test set."""
-        return self.current
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Move the clock forward and return the new time."""
-        self.current += delta
-        return self.current
-
-    def set(self, moment: datetime) -> None:
-        """Jump to `moment`."""
-        self.current = moment
 
 
 @pytest.fixture

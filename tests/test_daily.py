@@ -11,7 +11,7 @@ import random
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from conftest import FixedClock
+from helpers import FixedClock
 
 from bot.adapters.recording import RecordingAdapter
 from bot.engine.catalog import Catalog

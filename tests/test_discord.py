@@ -14,8 +14,7 @@ from typing import Any
 
 import discord
 import pytest
-from conftest import FixedClock
-from discord_double import (
+from doubles.discord import (
     APPLICATION_ID,
     BOT_PERMISSIONS,
     BOT_TOKEN,
@@ -51,6 +50,7 @@ from discord_double import (
     running_client,
     slash_command_interaction,
 )
+from helpers import FixedClock, eventually
 from sqlalchemy import text
 
 from bot.adapters.discord import boundary as discord_boundary
@@ -1172,13 +1172,13 @@ async def test_a_server_that_removes_the_bot_stops_its_daily_question(rig: Rig) 
 
     await rig.double.dispatch("GUILD_DELETE", {"id": str(GUILD_ID)})  # no "unavailable": removed
 
-    async with asyncio.timeout(5):
-        while True:
-            kept = await rig.services.store.subscription(ROOM)
-            assert kept is not None
-            if not kept.enabled:
-                break
-            await asyncio.sleep(0.02)
+    async def off() -> bool:
+        kept = await rig.services.store.subscription(ROOM)
+        return kept is not None and not kept.enabled
+
+    await eventually(off, "turning the daily question off")
+    kept = await rig.services.store.subscription(ROOM)
+    assert kept is not None
     assert kept.post_time.hour == 9  # the settings stay for when the bot is added back
 
 

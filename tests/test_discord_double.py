@@ -15,7 +15,7 @@ import pytest
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
-from discord_double import (
+from doubles.discord import (
     APPLICATION_ID,
     BOT_TOKEN,
     BOT_USER_ID,

@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FixedClock
-from discord_double import (
+from doubles.discord import (
     APPLICATION_ID,
     BOT_TOKEN,
     CALLBACK_CHANNEL_MESSAGE,
@@ -26,6 +25,7 @@ from discord_double import (
     pointed_at,
     slash_command_interaction,
 )
+from helpers import FixedClock
 
 from bot.adapters.discord.client import AwsquizClient, serve
 from bot.adapters.discord.handlers import DiscordHandlers

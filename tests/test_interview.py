@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import pytest
-from conftest import FixedClock
+from helpers import FixedClock
 
 from bot.engine.catalog import Catalog
 from bot.engine.errors import (

@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import FixedClock
+from helpers import FixedClock
 
 from bot.engine.catalog import Catalog
 from bot.engine.errors import (

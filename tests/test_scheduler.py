@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import helpers
 import pytest
 
 from bot.adapters.recording import RecordingAdapter
@@ -58,11 +58,7 @@ async def eventually(condition: Callable[[], bool]) -> None:
 
 async def eventually_async(condition: Callable[[], Awaitable[bool]]) -> None:
     """Wait (briefly) for the scheduler to make an awaited `condition` true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE
-    while not await condition():
-        assert loop.time() < deadline, "the scheduler did not act in time"
-        await asyncio.sleep(0.05)
+    await helpers.eventually(condition, "the scheduler's work", seconds=DEADLINE)
 
 
 async def test_start_builds_one_cron_job_per_channel_in_its_timezone(

@@ -8,13 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FixedClock
+from helpers import FixedClock
 
 from bot.app import open_services
 from bot.engine.errors import SettingsError
 from bot.engine.model import UserRef
 from bot.engine.quiz import MAX_ANSWER_CHARS
 from bot.settings import load_settings
+from content.loader import load_catalog
 
 
 def test_defaults() -> None:
@@ -126,7 +127,9 @@ async def test_open_services_wires_settings_into_the_engine(
 ) -> None:
     packs = tmp_path / "packs"
     packs.mkdir()
-    (packs / "vpc.md").write_text("### 1. What is a VPC?\nA private network.\n", encoding="utf-8")
+    (packs / "outposts.md").write_text(
+        "### 1. What is AWS Outposts?\nAWS racks run on site.\n", encoding="utf-8"
+    )
     settings = load_settings(
         {
             "DATABASE_URL": database_url,
@@ -142,11 +145,11 @@ async def test_open_services_wires_settings_into_the_engine(
         assert services.interviews.idle_timeout == timedelta(hours=2)
         assert services.quiz.clock is clock
         assert services.catalog.find_topic("sfn").id == "step-functions"
-        assert len(services.catalog.topics) == 11
-        asked = await services.quiz.ask(user, topic="vpc")
-        assert asked.question_id == "vpc/what-is-a-vpc"
-        graded = await services.quiz.answer(user, "A private network")
+        assert len(services.catalog.topics) == len(load_catalog().topics) + 1
+        asked = await services.quiz.ask(user, topic="outposts")
+        assert asked.question_id == "outposts/what-is-aws-outposts"
+        graded = await services.quiz.answer(user, "AWS racks run on site")
         assert graded.score == 100
         stored = await services.store.attempts(user)
 
-    assert [a.answer for a in stored] == ["A private network"]
+    assert [a.answer for a in stored] == ["AWS racks run on site"]

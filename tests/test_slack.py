@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import FixedClock
-from slack_double import (
+from doubles.slack import (
     BOT_TOKEN,
     CHANNEL_ID,
     DEFAULT_TIMEOUT,
@@ -33,6 +32,7 @@ from slack_double import (
     slash_command,
     view_submission,
 )
+from helpers import FixedClock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.app import SlackMode, build_app, web_client

@@ -9,8 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
-from slack_double import (
+from doubles.slack import (
     APP_TOKEN,
     BOT_TOKEN,
     BOT_USER_ID,
@@ -34,6 +33,7 @@ from slack_double import (
     slash_command,
     view_submission,
 )
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient

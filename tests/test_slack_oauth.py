@@ -15,8 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import FixedClock
-from slack_double import (
+from doubles.slack import (
     BOT_USER_ID,
     CHANNEL_ID,
     SIGNING_SECRET,
@@ -29,6 +28,7 @@ from slack_double import (
     post_slash_command,
     serve_bolt_http,
 )
+from helpers import FixedClock, eventually
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import Connection, MetaData, func, inspect, select, table, text
@@ -371,12 +371,12 @@ async def test_a_revoked_bot_token_stops_the_daily_question(rig: Rig) -> None:
 
 async def _eventually_off(rig: Rig, channel: ChannelRef) -> None:
     """Events are handled after the ack: wait (briefly) for the subscription to turn off."""
-    async with asyncio.timeout(5):
-        while True:
-            subscription = await rig.services.store.subscription(channel)
-            if subscription is not None and not subscription.enabled:
-                return
-            await asyncio.sleep(0.02)
+
+    async def off() -> bool:
+        subscription = await rig.services.store.subscription(channel)
+        return subscription is not None and not subscription.enabled
+
+    await eventually(off, "turning the daily question off")
 
 
 # -- settings ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import FixedClock
+from helpers import FixedClock
 
 from bot.adapters.recording import RecordingAdapter
 from bot.engine.catalog import Catalog

@@ -28,12 +28,12 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
-from loopback import LoopbackServer
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from bot.adapters.slack import http
+from doubles.loopback import LoopbackServer
 
 JsonObject = dict[str, Any]
 

@@ -34,7 +34,8 @@ import yarl
 from aiohttp import web
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
-from loopback import LoopbackServer
+
+from doubles.loopback import LoopbackServer
 
 JsonObject = dict[str, Any]
 RestHandler = Callable[["RestCall", Mapping[str, str]], "CannedResponse"]
