@@ -38,11 +38,8 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class Store(Protocol):
-    """Persistence the engine needs; storage/ implements it on SQLAlchemy.
-
-    Every method is scoped by `UserRef` (platform, workspace, user): nothing crosses workspaces.
-    """
+class AttemptLog(Protocol):
+    """Graded answers, and the leaderboards ranked from them."""
 
     async def record_attempt(self, attempt: NewAttempt) -> Attempt:
         """Store a graded answer and return it with its id."""
@@ -52,6 +49,22 @@ class Store(Protocol):
         """Return the user's attempts, oldest first, optionally only those at or after `since`."""
         ...
 
+    async def leaderboard(
+        self,
+        platform: str,
+        workspace: str,
+        *,
+        since: datetime | None = None,
+        channel: str | None = None,
+        limit: int = 10,
+    ) -> Sequence[LeaderboardRow]:
+        """Rank users of one workspace by points (sum of scores), best first."""
+        ...
+
+
+class QuestionViews(Protocol):
+    """Which questions each user was shown, so questions do not repeat."""
+
     async def mark_asked(self, user: UserRef, question_id: str, at: datetime) -> None:
         """Remember that the user was shown this question."""
         ...
@@ -59,6 +72,10 @@ class Store(Protocol):
     async def recently_asked(self, user: UserRef, limit: int) -> Sequence[str]:
         """Return the ids of the last `limit` distinct questions shown to the user, newest first."""
         ...
+
+
+class OpenQuestions(Protocol):
+    """Each user's one open question, closed by exactly one answer."""
 
     async def open_question(self, user: UserRef) -> OpenQuestion | None:
         """Return the user's open question, if any."""
@@ -83,17 +100,9 @@ class Store(Protocol):
         """Remove and return the user's open question, atomically: one caller wins."""
         ...
 
-    async def leaderboard(
-        self,
-        platform: str,
-        workspace: str,
-        *,
-        since: datetime | None = None,
-        channel: str | None = None,
-        limit: int = 10,
-    ) -> Sequence[LeaderboardRow]:
-        """Rank users of one workspace by points (sum of scores), best first."""
-        ...
+
+class InterviewStore(Protocol):
+    """Mock interview sessions, one running per user."""
 
     async def save_interview(self, interview: StoredInterview) -> None:
         """Insert or update an interview session."""
@@ -124,6 +133,10 @@ class Store(Protocol):
         ...
 
 
+class Store(AttemptLog, QuestionViews, OpenQuestions, InterviewStore, Protocol):
+    """Persistence the quiz and interview services need; storage/ implements it on SQLAlchemy."""
+
+
 class ChatAdapter(Protocol):
     """Posts to the channels of one platform: the daily question's only way out."""
 
@@ -141,8 +154,8 @@ class ChatAdapter(Protocol):
         ...
 
 
-class DailyStore(Protocol):
-    """Persistence of the daily question; the database is the source of truth for schedules."""
+class Subscriptions(Protocol):
+    """Channels' daily question settings."""
 
     async def save_subscription(self, subscription: Subscription) -> None:
         """Insert or replace the subscription of its channel."""
@@ -161,6 +174,10 @@ class DailyStore(Protocol):
     ) -> Sequence[Subscription]:
         """Return subscriptions, optionally of one platform or workspace, ordered by channel."""
         ...
+
+
+class PostClaims(Protocol):
+    """Claimed daily posts: one per channel and local day, across processes."""
 
     async def claim_post(
         self,
@@ -236,6 +253,10 @@ class DailyStore(Protocol):
         """Return `claimed` posts whose lease ran out before `now` (their claimer died)."""
         ...
 
+
+class Reveals(Protocol):
+    """Revealing a posted question at close time, once."""
+
     async def due_reveals(self, now: datetime) -> Sequence[DailyPost]:
         """Return posts to reveal: `posted` with closes_at <= now, or `revealing` past lease."""
         ...
@@ -247,6 +268,10 @@ class DailyStore(Protocol):
     async def mark_revealed(self, post_id: int, at: datetime, *, error: str | None = None) -> None:
         """Record that the reveal was posted, or with `error` that it was refused for good."""
         ...
+
+
+class DailyAnswers(Protocol):
+    """Members' answers to daily posts, their ranking and streaks."""
 
     async def record_daily_attempt(self, attempt: NewAttempt, post_id: int) -> Attempt | None:
         """Store a member's answer to a daily post; None if they already have one for it."""
@@ -265,6 +290,10 @@ class DailyStore(Protocol):
     ) -> Sequence[tuple[date, int | None]]:
         """Return the channel's last `limit` posted days, newest first, with the user's score."""
         ...
+
+
+class DailyStore(Subscriptions, PostClaims, Reveals, DailyAnswers, Protocol):
+    """Persistence of the daily question; the database is the source of truth for schedules."""
 
 
 class EventLog(Protocol):
