@@ -224,7 +224,12 @@ def _practice(args: argparse.Namespace, settings: Settings) -> int:
     return _in_terminal(
         settings,
         lambda services, user, reader: session.practice(
-            services, user, reader.console, reader, topic=args.topic, difficulty=args.difficulty
+            services.quiz,
+            user,
+            reader.console,
+            reader,
+            topic=args.topic,
+            difficulty=args.difficulty,
         ),
     )
 
@@ -233,7 +238,12 @@ def _interview(args: argparse.Namespace, settings: Settings) -> int:
     return _in_terminal(
         settings,
         lambda services, user, reader: session.interview(
-            services, user, reader.console, reader, topics=args.topics, questions=args.questions
+            services.interviews,
+            user,
+            reader.console,
+            reader,
+            topics=args.topics,
+            questions=args.questions,
         ),
     )
 

@@ -15,9 +15,10 @@ from typing import Final, TextIO
 from rich.console import Console
 
 from bot.adapters.console.render import show
-from bot.app import Services
 from bot.engine.errors import AnswerTooLongError, EmptyAnswerError
+from bot.engine.interview import InterviewService
 from bot.engine.model import UserRef
+from bot.engine.quiz import QuizService
 from bot.engine.reply import Reply, Tone
 
 QUIT_WORDS: Final = frozenset({"quit", "q", "exit"})
@@ -95,7 +96,7 @@ ANSWER_PROMPT: Final = "Your answer (end with a blank line), or: hint, skip, qui
 
 
 async def practice(
-    services: Services,
+    quiz: QuizService,
     user: UserRef,
     console: Console,
     reader: AnswerReader,
@@ -104,11 +105,10 @@ async def practice(
     difficulty: str | None = None,
 ) -> None:
     """Ask, grade and explain questions until the user quits or input ends."""
-    quiz = services.quiz
     scores: list[int] = []
     while True:
         show(console, await quiz.ask(user, topic=topic, difficulty=difficulty))
-        outcome = await _answer_one(services, user, console, reader)
+        outcome = await _answer_one(quiz, user, console, reader)
         if outcome is None:
             break
         if outcome >= 0:
@@ -119,10 +119,9 @@ async def practice(
 
 
 async def _answer_one(
-    services: Services, user: UserRef, console: Console, reader: AnswerReader
+    quiz: QuizService, user: UserRef, console: Console, reader: AnswerReader
 ) -> int | None:
     """Handle input for the open question: its score, -1 when skipped, None to quit."""
-    quiz = services.quiz
     while True:
         text = await reader.read(ANSWER_PROMPT)
         if text is None or text.strip().lower() in QUIT_WORDS:
@@ -144,7 +143,7 @@ async def _answer_one(
 
 
 async def interview(
-    services: Services,
+    interviews: InterviewService,
     user: UserRef,
     console: Console,
     reader: AnswerReader,
@@ -153,7 +152,6 @@ async def interview(
     questions: int,
 ) -> None:
     """Run (or resume) a mock interview until it ends, or pause it on quit."""
-    interviews = services.interviews
     expired = await interviews.expire_if_idle(user)
     if expired is not None:
         show(console, expired)
