@@ -75,7 +75,11 @@ async def open_services(
     store = await open_store(settings.database_url or default_database_url())
     try:
         quiz = QuizService(
-            catalog, Grader(), store, clock, max_answer_chars=settings.awsquiz_max_answer_chars
+            catalog,
+            Grader(catalog.vocabulary()),
+            store,
+            clock,
+            max_answer_chars=settings.awsquiz_max_answer_chars,
         )
         # About a millisecond per question, once, rather than on each question's first answer.
         quiz.warm_up()

@@ -274,6 +274,7 @@ def _grade(args: argparse.Namespace, settings: Settings) -> int:
                     raise ValueError("expected a JSON object")
                 if "question_id" in request and catalog is None:
                     catalog = load_content(settings)
+                    grader = Grader(catalog.vocabulary())  # as the bot grades the packs
                 grade, item = _grade_one(grader, catalog, request)
             except (ValueError, KeyError, TypeError, AwsquizError) as error:
                 failed = True

@@ -172,6 +172,21 @@ def test_a_typo_in_a_long_word_still_matches(grader: Grader) -> None:
     assert grade(grader, "encryption", typo) == grade(grader, "encryption", right)
 
 
+def test_a_word_the_packs_write_is_no_typo_of_a_rubric_word() -> None:
+    [entry] = parse_overlay(
+        "q:\n  concepts:\n    - name: routes to a fallback state\n      also: [fallback]\n",
+        "t.yaml",
+    )
+    callback = "It waits for a callback with a task token."
+    typo = "It goes to a falback state."
+
+    plain, knowing = Grader(), Grader(["callback", "fallback"])
+
+    assert plain.grade(callback, "", rubric=entry.rubric).score == 100  # read as a typo
+    assert knowing.grade(callback, "", rubric=entry.rubric).score == 0
+    assert knowing.grade(typo, "", rubric=entry.rubric).score == 100  # a real typo still is
+
+
 # -- swapped roles and denials ----------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from typing import Final
 from rapidfuzz import fuzz, process
 
 from bot.engine.errors import UnknownDifficultyError, UnknownQuestionError, UnknownTopicError
+from bot.engine.grading.typos import vocabulary
 from bot.engine.model import Difficulty, Question, Topic
 from bot.engine.naming import squash
 
@@ -71,6 +72,13 @@ class Catalog:
             for q in self.questions
             if (topic_ids is None or q.topic_id in topic_ids)
             and (difficulty is None or q.difficulty == difficulty)
+        )
+
+    def vocabulary(self) -> frozenset[str]:
+        """The long words the packs write (questions, references, explanations): real words,
+        which the grader takes as written rather than as a typo of a rubric word."""
+        return vocabulary(
+            text for q in self.questions for text in (q.prompt, q.reference, q.explanation)
         )
 
     def counts(self) -> dict[str, Counter[Difficulty]]:

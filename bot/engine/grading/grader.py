@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from bot.engine.grading.aliases import ALIAS_PARENTS
@@ -152,8 +152,11 @@ def key_term(phrase: str) -> str:
 class Grader:
     """Keyword-overlap grader: stems, aliases, question demoting, negation, typo tolerance."""
 
-    def __init__(self) -> None:
-        """A grader has no state of its own; analysed references are cached module-wide."""
+    def __init__(self, known_words: Iterable[str] = ()) -> None:
+        """`known_words`: real words (the packs' vocabulary, see `vocabulary`) that an answer
+        may use as written, never read as a typo of a rubric word. Analysed answer keys are
+        cached module-wide."""
+        self.known_words = frozenset(known_words)
 
     def concepts(
         self,
@@ -223,7 +226,7 @@ class Grader:
             reference, question=question, concepts=concepts, aliases=aliases, rubric=rubric
         )
         if isinstance(analysed, CompiledRubric):
-            return grade_with_rubric(answer, analysed)
+            return grade_with_rubric(answer, analysed, self.known_words)
         terms = _answer_terms(answer, analysed)
 
         credit, conflicts = _credit(analysed, terms.terms)

@@ -333,7 +333,9 @@ class _Answer:
     """Every key the answer holds, stopwords included: the cheap test before a word match."""
 
 
-def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
+def _read_answer(
+    answer: str, rubric: CompiledRubric, known_words: frozenset[str] = frozenset()
+) -> _Answer:
     words_tokens = tokens(normalize(answer))
     units = scan(words_tokens, rubric.matcher)
     words: list[_Word] = []
@@ -355,7 +357,12 @@ def _read_answer(answer: str, rubric: CompiledRubric) -> _Answer:
             continue
         content = unit.kind is Kind.CONTENT
         key = unit.key if content else STOP_MARK + unit.key
-        if content and key not in rubric.keys and len(unit.word) >= FUZZY_MIN_LEN:
+        if (
+            content
+            and key not in rubric.keys
+            and len(unit.word) >= FUZZY_MIN_LEN
+            and unit.word not in known_words
+        ):
             key = rubric.typos.key_for(unit.word) or key
         position = len(words)
         negator = _negator(words_tokens, unit.start) if unit.negated else ""
@@ -836,9 +843,15 @@ def _swap_note(
     return f"you said {said_of}{_joined(concept.name)}: that is {concept.subject}"
 
 
-def grade_with_rubric(answer: str, rubric: CompiledRubric) -> Grade:
-    """Score 0-100: weighted concept coverage less contradictions, with what was covered."""
-    read = _read_answer(answer, rubric)
+def grade_with_rubric(
+    answer: str, rubric: CompiledRubric, known_words: frozenset[str] = frozenset()
+) -> Grade:
+    """Score 0-100: weighted concept coverage less contradictions, with what was covered.
+
+    A word of `known_words` (the packs' own vocabulary) is taken as written, never as a
+    typo of a rubric word: "callback" is no misspelt "fallback".
+    """
+    read = _read_answer(answer, rubric, known_words)
     covered: list[str] = []
     missed: list[str] = []
     contradicted: list[str] = []

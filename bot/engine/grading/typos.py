@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from rapidfuzz import fuzz, process
+
+from bot.engine.grading.text import normalize, tokens
 
 FUZZY_MIN_LEN: Final = 6
 """Only words this long get typo tolerance: EC2, ECS and EKS differ by one letter."""
@@ -38,3 +40,14 @@ class TypoIndex:
             self._cache.clear()
         self._cache[word] = key
         return key
+
+
+def vocabulary(texts: Iterable[str]) -> frozenset[str]:
+    """The long words written in `texts` (a catalog's questions, references, explanations):
+    real words an answer may use that are no misspelling of another."""
+    return frozenset(
+        word
+        for text in texts
+        for word in tokens(normalize(text))
+        if len(word) >= FUZZY_MIN_LEN and word.isalpha()
+    )
