@@ -67,7 +67,7 @@ class DiscordChannels:
             "as scheduled (/awsquiz daily status shows when).",
             tone=Tone.WARNING,
         )
-        await self._tell(subscription.created_by, channel, notice)
+        await self._dm_whoever_set_it_up(subscription.created_by, channel, notice)
 
     async def on_reveal_fell_back(self, channel: ChannelRef, fallback: str, problem: str) -> None:
         """DM whoever set up the daily question when its reveal fell back for lack of a permission.
@@ -84,9 +84,9 @@ class DiscordChannels:
             f"{fallback}. {problem}",
             tone=Tone.WARNING,
         )
-        await self._tell(subscription.created_by, channel, notice)
+        await self._dm_whoever_set_it_up(subscription.created_by, channel, notice)
 
-    async def _tell(self, user_id: str, channel: ChannelRef, notice: Reply) -> None:
+    async def _dm_whoever_set_it_up(self, user_id: str, channel: ChannelRef, notice: Reply) -> None:
         """Best effort DM about a channel's daily question; a DM refused too is only logged."""
         try:
             dm = await self.client.create_dm(discord.Object(int(user_id)))
