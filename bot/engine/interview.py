@@ -195,14 +195,11 @@ class InterviewService:
         running = await self._require(user)
         state = running.state
         item = self.catalog.question(state.current_question_id)
-        grade = self.quiz.grade(item, cleaned, state.hints_used)
-        attempt = NewAttempt.of(
+        grade, attempt = self.quiz.graded_attempt(
             user,
             item,
             cleaned,
-            grade,
             Source.INTERVIEW,
-            self.clock.now(),
             hints_used=state.hints_used,
             channel=state.channel,
         )

@@ -183,16 +183,8 @@ class QuizService:
         except UnknownQuestionError:
             await self.store.take_open_question(user)  # it left the packs: nothing to answer
             raise
-        grade = self.grade(item, cleaned, opened.hints_used)
-        attempt = NewAttempt.of(
-            user,
-            item,
-            cleaned,
-            grade,
-            opened.source,
-            self.clock.now(),
-            hints_used=opened.hints_used,
-            channel=opened.channel,
+        grade, attempt = self.graded_attempt(
+            user, item, cleaned, opened.source, hints_used=opened.hints_used, channel=opened.channel
         )
         if await self.store.answer_open_question(user, opened, attempt) is None:
             if question_id is not None and await self.store.open_question(user) is not None:
@@ -201,6 +193,30 @@ class QuizService:
         return replies.graded(
             item, grade, hints_used=opened.hints_used, penalty=opened.hints_used * HINT_PENALTY
         )
+
+    def graded_attempt(
+        self,
+        user: UserRef,
+        item: Question,
+        answer: str,
+        source: Source,
+        *,
+        hints_used: int,
+        channel: str | None,
+    ) -> tuple[Grade, NewAttempt]:
+        """Grade a cleaned answer and make the attempt that would store it, now."""
+        grade = self.grade(item, answer, hints_used)
+        attempt = NewAttempt.of(
+            user,
+            item,
+            answer,
+            grade,
+            source,
+            self.clock.now(),
+            hints_used=hints_used,
+            channel=channel,
+        )
+        return grade, attempt
 
     def grade(self, item: Question, answer: str, hints_used: int = 0) -> Grade:
         """Grade an answer to a question, less the hint penalty."""
