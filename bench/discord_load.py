@@ -500,7 +500,7 @@ async def started_rig(folder: Path) -> AsyncIterator[Rig]:
         stack.push_async_callback(discord_side.stop)
         settings = settings_for(discord_side, folder / "load.db")
         # Class attributes read by every discord.py client in this process, bare one included.
-        point_at(settings)
+        point_at(settings.discord_api_url, settings.discord_gateway_url)
         services = await stack.enter_async_context(open_services(settings))
         # Fixed question choice: the same questions, hence the same grading work, every run.
         services.quiz.rng.seed(SEED)

@@ -563,8 +563,8 @@ def _discord_sync(_: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.discord.handlers import DiscordHandlers
 
     async def go() -> int:
-        token = token_of(settings)
-        point_at(settings)
+        token = token_of(settings.discord_token)
+        point_at(settings.discord_api_url, settings.discord_gateway_url)
         client = AwsquizClient(settings.discord_guild_id)  # one connection is enough to sync
         async with open_services(settings) as services:
             client.handlers = DiscordHandlers(services.tutor, client)

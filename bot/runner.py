@@ -103,9 +103,9 @@ def _discord(settings: Settings, adapters: dict[str, ChatAdapter]) -> Platform:
     from bot.adapters.discord.client import build_client, point_at, serve, token_of
     from bot.adapters.discord.handlers import DiscordHandlers, DiscordOptions
 
-    token = token_of(settings)
-    point_at(settings)
-    client = build_client(settings)
+    token = token_of(settings.discord_token)
+    point_at(settings.discord_api_url, settings.discord_gateway_url)
+    client = build_client(settings.discord_guild_id, settings.discord_shard_count)
     adapters["discord"] = DiscordChatAdapter(client)
 
     async def run_discord(services: Services, stop: asyncio.Event) -> None:

@@ -1087,7 +1087,10 @@ async def test_a_sharded_client_connects_every_shard_and_answers_on_each(
     tmp_path: Path, clock: FixedClock
 ) -> None:
     settings = settings_for(tmp_path / "d.db", DISCORD_TOKEN=BOT_TOKEN, DISCORD_SHARD_COUNT="2")
-    assert isinstance(build_client(settings), ShardedAwsquizClient)
+    assert isinstance(
+        build_client(settings.discord_guild_id, settings.discord_shard_count),
+        ShardedAwsquizClient,
+    )
     client = UnthrottledShardedClient(None, shard_count=2, guild_ready_timeout=0)
     async with DiscordDouble() as double:
         double.add_guild()

@@ -17,6 +17,7 @@ import yarl
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
+from pydantic import SecretStr
 
 from bot.adapters.discord import components
 from bot.adapters.discord.boundary import answer_unexpected
@@ -24,7 +25,6 @@ from bot.adapters.discord.chat import PLATFORM
 from bot.adapters.discord.commands import build_group
 from bot.adapters.discord.handlers import DiscordHandlers
 from bot.engine.errors import SettingsError
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -117,26 +117,25 @@ class ShardedAwsquizClient(AwsquizClient, discord.AutoShardedClient):
         await super().close()
 
 
-def point_at(settings: Settings) -> None:
-    """Send every discord.py client to DISCORD_API_URL and DISCORD_GATEWAY_URL."""
-    Route.BASE = settings.discord_api_url
-    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+def point_at(api_url: str, gateway_url: str) -> None:
+    """Send every discord.py client to this REST API and gateway (DISCORD_API_URL and
+    DISCORD_GATEWAY_URL: the real ones, a proxy, or a test's double)."""
+    Route.BASE = api_url
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-def build_client(settings: Settings) -> AwsquizClient:
-    """A client as the settings say: sharded when DISCORD_SHARD_COUNT is set."""
-    if settings.discord_shard_count:
-        return ShardedAwsquizClient(
-            settings.discord_guild_id, shard_count=settings.discord_shard_count
-        )
-    return AwsquizClient(settings.discord_guild_id)
+def build_client(guild_id: int | None, shard_count: int | None) -> AwsquizClient:
+    """A client for one guild's commands (or global ones), sharded when `shard_count` is set."""
+    if shard_count:
+        return ShardedAwsquizClient(guild_id, shard_count=shard_count)
+    return AwsquizClient(guild_id)
 
 
-def token_of(settings: Settings) -> str:
-    """The bot token; only ever passed to discord.py, which never logs it."""
-    if settings.discord_token is None:
+def token_of(token: SecretStr | None) -> str:
+    """The bot token (DISCORD_TOKEN); only ever passed to discord.py, which never logs it."""
+    if token is None:
         raise SettingsError("DISCORD_TOKEN", "is not set")
-    return settings.discord_token.get_secret_value()
+    return token.get_secret_value()
 
 
 async def serve(client: AwsquizClient, token: str, stop: asyncio.Event) -> None:
