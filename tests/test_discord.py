@@ -133,13 +133,13 @@ class Rig:
 
     async def callback_for(self, token: str) -> InteractionCallback:
         """Wait for the interaction response to the interaction with this token."""
-        async with asyncio.timeout(DEFAULT_TIMEOUT):
-            while True:
-                found = [c for c in self.double.callbacks if c.token == token]
-                if found:
-                    (callback,) = found
-                    return callback
-                await asyncio.sleep(0.01)
+
+        async def answered() -> bool:
+            return any(c.token == token for c in self.double.callbacks)
+
+        await eventually(answered, "the interaction response", seconds=DEFAULT_TIMEOUT)
+        (callback,) = [c for c in self.double.callbacks if c.token == token]
+        return callback
 
 
 def settings_for(database: Path, **extra: str) -> Settings:

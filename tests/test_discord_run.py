@@ -25,7 +25,7 @@ from doubles.discord import (
     pointed_at,
     slash_command_interaction,
 )
-from helpers import FixedClock
+from helpers import FixedClock, eventually
 
 from bot.adapters.discord.client import AwsquizClient, serve
 from bot.adapters.discord.handlers import DiscordHandlers
@@ -105,13 +105,16 @@ async def settled_post_state(settings: Settings) -> PostState | None:
     """Today's post state in ROOM once it is no longer in flight (claimed), read apart."""
     assert settings.database_url is not None
     store = await open_store(settings.database_url)
+    settled = (PostState.POSTED, PostState.FAILED)
+
+    async def done() -> bool:
+        post = await store.latest_post(ROOM)
+        return post is not None and post.state in settled
+
     try:
-        async with asyncio.timeout(DEFAULT_TIMEOUT):
-            while True:
-                post = await store.latest_post(ROOM)
-                if post is not None and post.state in (PostState.POSTED, PostState.FAILED):
-                    return post.state
-                await asyncio.sleep(0.05)
+        await eventually(done, "the daily post settling", seconds=DEFAULT_TIMEOUT)
+        post = await store.latest_post(ROOM)
+        return post.state if post is not None else None
     finally:
         await store.close()
 
