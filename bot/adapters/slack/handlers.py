@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt import BoltResponse
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -83,7 +84,19 @@ class SlackHandlers:
         app.view(ANSWER_MODAL_CALLBACK)(self.on_answer_submitted)
         app.event("message")(self.on_message)
         app.event("app_home_opened")(self.on_home_opened)
+        app.middleware(self.drop_retried_events)
         app.error(self.on_error)
+
+    async def drop_retried_events(
+        self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Every listener's event de-duplication: Slack retries an event it thinks we missed,
+        and a retry must never score twice; it is acked and dropped."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not await self.tutor.first_delivery(PLATFORM, str(event_id)):
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         """Log what failed: a Web API method and its Slack error code, never a token."""
@@ -219,9 +232,6 @@ class SlackHandlers:
         """A DM to the bot: the next answer (or hint, skip, stop) of the user's interview."""
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
-        event_id = body.get("event_id")
-        if event_id and not await self.tutor.first_delivery(PLATFORM, str(event_id)):
-            return  # Slack retried an event we already handled: never score twice
         user = UserRef(PLATFORM, body.get("team_id") or event.get("team", ""), event["user"])
         turn = await self.tutor.message(user, decode(event.get("text") or ""))
         await self._deliver_direct(client, user, event["channel"], turn)
