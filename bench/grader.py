@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ElementTree
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
@@ -240,14 +240,8 @@ def bench_beetle(grader: Grader, answers: Sequence[BeetleAnswer]) -> None:
 
 
 def _dev_scores(grader: Grader, item: Question, answer: str, *, rubric: bool) -> int:
-    return grader.grade(
-        answer,
-        item.reference,
-        question=item.prompt,
-        concepts=item.concepts,
-        aliases=item.aliases,
-        rubric=item.rubric if rubric else None,
-    ).score
+    """The score through the shipped answer key, or (`rubric` False) its reference alone."""
+    return grader.grade_question(answer, item if rubric else replace(item, rubric=None)).score
 
 
 def bench_dev_set(grader: Grader, catalog: Catalog, answers: Sequence[DevAnswer]) -> None:

@@ -295,14 +295,7 @@ def _grade_one(
     if "question_id" in request:
         assert catalog is not None
         item = catalog.question(_text(request, "question_id"))
-        grade = grader.grade(
-            answer,
-            item.reference,
-            question=item.prompt,
-            concepts=item.concepts,
-            aliases=item.aliases,
-            rubric=item.rubric,
-        )
+        grade = grader.grade_question(answer, item)
         return grade, item
     reference = _text(request, "reference")
     if not reference.strip():

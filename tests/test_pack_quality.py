@@ -36,13 +36,7 @@ def _questions(topic_id: str) -> tuple[Question, ...]:
 
 
 def _grade(answer: str, question: Question) -> int:
-    return GRADER.grade(
-        answer,
-        question.reference,
-        question=question.prompt,
-        aliases=question.aliases,
-        rubric=question.rubric,
-    ).score
+    return GRADER.grade_question(answer, question).score
 
 
 @pytest.mark.parametrize("topic_id", TOPICS)

@@ -220,14 +220,7 @@ class QuizService:
 
     def grade(self, item: Question, answer: str, hints_used: int = 0) -> Grade:
         """Grade an answer to a question, less the hint penalty."""
-        grade = self.grader.grade(
-            answer,
-            item.reference,
-            question=item.prompt,
-            concepts=item.concepts,
-            aliases=item.aliases,
-            rubric=item.rubric,
-        )
+        grade = self.grader.grade_question(answer, item)
         if not hints_used:
             return grade
         # The verdict follows the score the user keeps, so hints can turn correct into partial.

@@ -22,7 +22,7 @@ from bot.engine.grading.text import normalize, stem, tokens
 from bot.engine.grading.typos import FUZZY_MIN_LEN
 from bot.engine.grading.verdicts import CORRECT_THRESHOLD, PARTIAL_THRESHOLD, verdict_for
 from bot.engine.grading.weights import GENERAL_STEMS
-from bot.engine.model import Grade, Rubric, Verdict
+from bot.engine.model import Grade, Question, Rubric, Verdict
 
 __all__ = ["CORRECT_THRESHOLD", "PARTIAL_THRESHOLD", "Grader", "verdict_for"]
 
@@ -194,6 +194,18 @@ class Grader:
             if term and term.casefold() not in (t.casefold() for t in terms):
                 terms.append(term)
         return tuple(terms)
+
+    def grade_question(self, answer: str, item: Question) -> Grade:
+        """Grade an answer to a pack's question: through its rubric where it has one, else
+        against its reference, with its concepts and aliases."""
+        return self.grade(
+            answer,
+            item.reference,
+            question=item.prompt,
+            concepts=item.concepts,
+            aliases=item.aliases,
+            rubric=item.rubric,
+        )
 
     def prepare(
         self,
