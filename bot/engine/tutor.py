@@ -256,12 +256,12 @@ class Tutor:
         """
 
         async def run() -> Turn:
-            member = await self._scoped(user)
+            member = await self.interviews.running_for(user.platform, user.user)
+            if member is None:
+                return Turn(direct=(NO_INTERVIEW,))
             expired = await self.interviews.expire_if_idle(member)
             if expired is not None:
                 return Turn(direct=(expired,), interview=InterviewChange.ENDED)
-            if not await self.interviews.is_active(member):
-                return Turn(direct=(NO_INTERVIEW,))
             return await self._in_interview(member, lambda: self.interviews.handle(member, text))
 
         return await _refusing(run, direct=True)
@@ -363,8 +363,8 @@ class Tutor:
         """In the bot's DM while an interview runs: the member, scoped to that interview."""
         if not where.direct:
             return None
-        member = await self._scoped(user)
-        return member if await self.interviews.is_active(member) else None
+        # Only a running interview is found, so no second look is needed.
+        return await self.interviews.running_for(user.platform, user.user)
 
     async def _in_interview(
         self, member: UserRef, step: Callable[[], Awaitable[Sequence[Reply]]]
