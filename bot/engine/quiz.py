@@ -52,6 +52,8 @@ class Picked:
     """Questions chosen for a user; `starting_over` when the filter had too few unseen ones."""
 
     questions: tuple[Question, ...]
+    pool_size: int
+    """How many questions the filter holds."""
     starting_over: bool = False
 
 
@@ -131,8 +133,7 @@ class QuizService:
         await self.store.mark_asked(user, chosen.id, now)
         reply = replies.question(self.catalog, chosen)
         if picked.starting_over:
-            pool_size = len(self.catalog.select(topic_ids=topic_ids, difficulty=level))
-            notice = replies.starting_over(pool_size, chosen_topic, level)
+            notice = replies.starting_over(picked.pool_size, chosen_topic, level)
             reply = replace(reply, fields=(*reply.fields, notice))
         return reply
 
@@ -154,14 +155,14 @@ class QuizService:
         seen = set(recent)
         unseen = sum(1 for question in pool if question.id not in seen)
         if unseen >= count:
-            return Picked(tuple(freshest(pool, recent, self.rng, count)))
+            return Picked(tuple(freshest(pool, recent, self.rng, count)), len(pool))
         best: dict[str, int] = {}
         for attempt in await self.store.attempts(user):
             best[attempt.question_id] = max(attempt.score, best.get(attempt.question_id, -1))
         fresh = [question for question in pool if question.id not in seen]
         self.rng.shuffle(fresh)
         again = weakest([q for q in pool if q.id in seen], recent, best, count - len(fresh))
-        return Picked((*fresh, *again), starting_over=True)
+        return Picked((*fresh, *again), len(pool), starting_over=True)
 
     async def answer(self, user: UserRef, text: str, *, question_id: str | None = None) -> Reply:
         """Grade the answer to the user's open question, store it and explain the grade.
