@@ -50,26 +50,24 @@ def seed_document() -> Pack:
 def default_pack() -> Pack:
     """The default pack: the seed document with its rubric overlay applied."""
     stem = DEFAULT_PACK_NAME.removesuffix(PACK_SUFFIX) + OVERLAY_SUFFIX
-    folder = resources.files("content").joinpath("packs", stem)
-    overlays: list[tuple[str, str]] = []
-    if folder.is_dir():
-        overlays.extend(
-            (f"content/packs/{stem}/{item.name}", item.read_text(encoding="utf-8"))
-            for item in sorted(folder.iterdir(), key=lambda item: item.name)
-            if item.name.endswith(YAML_SUFFIXES)
-        )
-    return with_overlays(seed_document(), overlays)
+    return with_overlays(seed_document(), _shipped_files(stem, YAML_SUFFIXES))
 
 
 def bank_packs() -> list[Pack]:
     """The packs of our own question bank, shipped inside the package beside the seed."""
-    folder = resources.files("content").joinpath("packs", BANK_FOLDER)
+    return [parse_pack(text, path) for path, text in _shipped_files(BANK_FOLDER, (PACK_SUFFIX,))]
+
+
+def _shipped_files(folder_name: str, suffixes: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(path shown in problems, text) of the files of a folder shipped in `content/packs/`,
+    in name order; README-like files left out."""
+    folder = resources.files("content").joinpath("packs", folder_name)
     if not folder.is_dir():
         return []
     return [
-        parse_pack(item.read_text(encoding="utf-8"), f"content/packs/{BANK_FOLDER}/{item.name}")
+        (f"content/packs/{folder_name}/{item.name}", item.read_text(encoding="utf-8"))
         for item in sorted(folder.iterdir(), key=lambda item: item.name)
-        if item.name.endswith(PACK_SUFFIX) and item.name.lower() not in NOT_PACKS
+        if item.name.endswith(suffixes) and item.name.lower() not in NOT_PACKS
     ]
 
 
