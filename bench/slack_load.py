@@ -50,9 +50,10 @@ from loadcheck import (
 )
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.slack.app import SlackMode, build_app, web_client
+from bot.adapters.slack.app import web_client
 from bot.app import Services, open_services
 from bot.engine.model import Source, UserRef
+from bot.platforms import slack_app, slack_mode
 from bot.settings import load_settings
 
 # The Slack double is test infrastructure, not part of the bot: import it from tests/ so this
@@ -158,7 +159,7 @@ async def awsquiz_app(double: SlackDouble, database: Path) -> AsyncIterator[tupl
     async with open_services(settings) as services:
         # Fixed question choice: the same questions, hence the same grading work, every run.
         services.quiz.rng.seed(SEED)
-        app = build_app(services, client, SlackMode.from_settings(settings), settings)
+        app = slack_app(services, client, slack_mode(settings), settings)
         async with serve_bolt_http(app) as url:
             yield services, url
 

@@ -81,7 +81,7 @@ from bot.engine.daily.service import Outcome
 from bot.engine.errors import ChatPostError
 from bot.engine.model import Topic, UserRef
 from bot.engine.reply import ActionKind, Reply
-from bot.runner import configured_platforms
+from bot.platforms import configured_platforms
 from bot.settings import Settings, load_settings
 
 ROOM = ChannelRef("discord", str(GUILD_ID), str(CHANNEL_ID))

@@ -35,7 +35,7 @@ from doubles.slack import (
 from helpers import FixedClock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.app import SlackMode, build_app, web_client
+from bot.adapters.slack.app import SlackMode, web_client
 from bot.adapters.slack.chat import SlackChatAdapter
 from bot.adapters.slack.ids import ACTION_IDS, ANSWER_BLOCK, ANSWER_INPUT, ANSWER_MODAL_CALLBACK
 from bot.app import Services, open_services
@@ -43,6 +43,7 @@ from bot.engine.daily.model import ChannelRef
 from bot.engine.daily.service import Outcome
 from bot.engine.model import Source, UserRef
 from bot.engine.reply import ActionKind, Reply
+from bot.platforms import slack_app, slack_mode
 from bot.settings import Settings, load_settings
 from content.loader import load_catalog
 
@@ -96,7 +97,7 @@ async def running_app(
 
     adapters = {"slack": SlackChatAdapter(client_for)}
     async with open_services(settings, adapters=adapters, clock=clock) as services:
-        app = build_app(services, client, SlackMode.from_settings(settings), settings)
+        app = slack_app(services, client, slack_mode(settings), settings)
         async with serve_bolt_http(app) as url:
             yield Rig(double, services, url, clock)
 
@@ -313,7 +314,7 @@ async def test_socket_mode_runs_commands_buttons_the_modal_and_dm_events(rig: Ri
     settings = settings_for(rig.double, Path("unused"))
     client = web_client(BOT_TOKEN, rig.double.api_url)
     mode = SlackMode(bot_token=BOT_TOKEN, app_token="xapp-test", signing_secret=None)
-    app = build_app(rig.services, client, mode, settings)
+    app = slack_app(rig.services, client, mode, settings)
     double = rig.double
     async with connect_socket_mode(app, double):
         for text, expected in (

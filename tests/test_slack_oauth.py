@@ -33,17 +33,18 @@ from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstall
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import Connection, MetaData, func, inspect, select, table, text
 
-from bot.adapters.slack.app import SlackMode, build_app, web_client, workspace_clients
+from bot.adapters.slack.app import SlackMode, web_client, workspace_clients
 from bot.adapters.slack.chat import SlackChatAdapter
 from bot.adapters.slack.ids import ACTION_IDS
 from bot.adapters.slack.manifest import BOT_SCOPES
-from bot.adapters.slack.oauth import InstalledWorkspaceClients, SlackOAuth, installation_store
+from bot.adapters.slack.oauth import InstalledWorkspaceClients, SlackOAuth
 from bot.app import Services, open_services
 from bot.engine.daily.model import ChannelRef
 from bot.engine.errors import ChatPostError, SettingsError
 from bot.engine.model import UserRef
 from bot.engine.ports import ChatAdapter
 from bot.engine.reply import ActionKind, Reply
+from bot.platforms import slack_app, slack_installations, slack_mode
 from bot.runner import run
 from bot.settings import Settings, load_settings
 from storage import SqlStore, upgrade
@@ -112,8 +113,9 @@ class Rig:
 
     def installations(self) -> AsyncSQLAlchemyInstallationStore:
         """slack_sdk's store on the rig's database, as the app uses it."""
-        assert self.mode.oauth is not None
-        return installation_store(self.mode.oauth, self.services.store.engine)
+        stores = slack_installations(self.mode, self.services.store)
+        assert stores is not None
+        return stores.installations
 
 
 @pytest.fixture
@@ -125,15 +127,16 @@ async def double() -> AsyncIterator[SlackDouble]:
 @pytest.fixture
 async def rig(double: SlackDouble, database_url: str, clock: FixedClock) -> AsyncIterator[Rig]:
     settings = load_settings(oauth_environment(double, database_url))
-    mode = SlackMode.from_settings(settings)
+    mode = slack_mode(settings)
     client = web_client(None, settings.slack_api_url)
 
     def adapters(store: SqlStore) -> dict[str, ChatAdapter]:
-        clients = workspace_clients(mode, client, store.engine, settings.slack_api_url)
+        stores = slack_installations(mode, store)
+        clients = workspace_clients(client, stores, settings.slack_api_url)
         return {"slack": SlackChatAdapter(clients)}
 
     async with open_services(settings, adapters=adapters, clock=clock) as services:
-        app = build_app(services, client, mode, settings)
+        app = slack_app(services, client, mode, settings)
         async with serve_bolt_http(app) as events_url:
             root = events_url.removesuffix(urlsplit(events_url).path)
             yield Rig(double, services, root, events_url, mode)
@@ -401,25 +404,25 @@ def oauth_settings_with(**extra: str) -> Settings:
 def test_oauth_with_socket_mode_is_refused_naming_the_app_token() -> None:
     settings = oauth_settings_with(slack_app_token="xapp-1", slack_signing_secret=SIGNING_SECRET)
     with pytest.raises(SettingsError) as caught:
-        SlackMode.from_settings(settings)
+        slack_mode(settings)
     assert caught.value.name == "SLACK_APP_TOKEN"
     assert "Socket Mode" in caught.value.problem
 
 
 def test_oauth_needs_the_signing_secret_of_http_mode() -> None:
     with pytest.raises(SettingsError) as caught:
-        SlackMode.from_settings(oauth_settings_with())
+        slack_mode(oauth_settings_with())
     assert caught.value.name == "SLACK_SIGNING_SECRET"
 
 
 def test_a_bot_token_makes_it_a_single_workspace_app() -> None:
     settings = oauth_settings_with(slack_bot_token="xoxb-one", slack_signing_secret=SIGNING_SECRET)
-    mode = SlackMode.from_settings(settings)
+    mode = slack_mode(settings)
     assert (mode.bot_token, mode.oauth) == ("xoxb-one", None)
 
 
 def test_oauth_mode_and_its_repr_keep_the_secret_out() -> None:
-    mode = SlackMode.from_settings(oauth_settings_with(slack_signing_secret=SIGNING_SECRET))
+    mode = slack_mode(oauth_settings_with(slack_signing_secret=SIGNING_SECRET))
     assert mode.oauth == SlackOAuth(CLIENT_ID, CLIENT_SECRET, None)
     assert mode.bot_token is None
     assert CLIENT_SECRET not in repr(mode)

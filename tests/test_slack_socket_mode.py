@@ -27,13 +27,14 @@ from doubles.slack import (
 from helpers import FixedClock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.app import SlackMode, build_app, web_client
+from bot.adapters.slack.app import web_client
 from bot.adapters.slack.chat import SlackChatAdapter
 from bot.adapters.slack.ids import ACTION_IDS, ANSWER_BLOCK, ANSWER_INPUT, ANSWER_MODAL_CALLBACK
 from bot.app import Services, open_services
 from bot.engine.daily.model import ChannelRef
 from bot.engine.model import Source, UserRef
 from bot.engine.reply import ActionKind
+from bot.platforms import slack_app, slack_mode
 from bot.settings import load_settings
 
 pytestmark = pytest.mark.usefixtures("no_proxy")
@@ -76,7 +77,7 @@ async def socket_app(
 
     adapters = {"slack": SlackChatAdapter(client_for)}
     async with open_services(settings, adapters=adapters, clock=clock) as services:
-        app = build_app(services, client, SlackMode.from_settings(settings), settings)
+        app = slack_app(services, client, slack_mode(settings), settings)
         async with connect_socket_mode(app, double):
             yield services
 

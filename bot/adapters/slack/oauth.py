@@ -1,14 +1,15 @@
 """Multi-workspace install over OAuth: Bolt's OAuth settings and per-workspace Web API clients.
 
 Installations and OAuth states live in our database, in slack_sdk's SQLAlchemy stores on the
-store's engine (tables created by migration 0004), so several bot processes share them.
+store's engine (tables created by migration 0004), so several bot processes share them. The
+composition root names the tables: the adapter does not know the storage layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Self
 
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -20,8 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.adapters.slack.ids import OAUTH_REDIRECT_PATH
 from bot.adapters.slack.manifest import BOT_SCOPES
 from bot.engine.errors import ChatPostError
-from bot.settings import Settings
-from storage.tables import SLACK_BOTS_TABLE, SLACK_INSTALLATIONS_TABLE, SLACK_OAUTH_STATES_TABLE
 
 INSTALL_PATH: Final = "/slack/install"
 REDIRECT_PATH: Final = OAUTH_REDIRECT_PATH
@@ -39,29 +38,42 @@ class SlackOAuth:
     client_secret: str = field(repr=False)  # never in a log line or traceback
     redirect_uri: str | None = None
 
+
+@dataclass(frozen=True, slots=True)
+class InstallationTables:
+    """The tables slack_sdk's stores use for installations, bots and OAuth states."""
+
+    installations: str
+    bots: str
+    states: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstallationStores:
+    """slack_sdk's installation and OAuth state stores on our database."""
+
+    installations: AsyncSQLAlchemyInstallationStore
+    states: AsyncSQLAlchemyOAuthStateStore
+
     @classmethod
-    def from_settings(cls, settings: Settings) -> SlackOAuth | None:
-        """The credentials, or None when SLACK_CLIENT_ID is not set (settings check the pair)."""
-        if settings.slack_client_id is None or settings.slack_client_secret is None:
-            return None
+    def on(cls, engine: AsyncEngine, oauth: SlackOAuth, tables: InstallationTables) -> Self:
+        """The stores on `engine`; installation rows are scoped by our client id."""
         return cls(
-            client_id=settings.slack_client_id,
-            client_secret=settings.slack_client_secret.get_secret_value(),
-            redirect_uri=settings.slack_redirect_uri,
+            installations=AsyncSQLAlchemyInstallationStore(
+                client_id=oauth.client_id,
+                engine=engine,
+                bots_table_name=tables.bots,
+                installations_table_name=tables.installations,
+            ),
+            states=AsyncSQLAlchemyOAuthStateStore(
+                expiration_seconds=STATE_EXPIRATION_SECONDS,
+                engine=engine,
+                table_name=tables.states,
+            ),
         )
 
 
-def installation_store(oauth: SlackOAuth, engine: AsyncEngine) -> AsyncSQLAlchemyInstallationStore:
-    """slack_sdk's installation store on our database; rows are scoped by our client id."""
-    return AsyncSQLAlchemyInstallationStore(
-        client_id=oauth.client_id,
-        engine=engine,
-        bots_table_name=SLACK_BOTS_TABLE,
-        installations_table_name=SLACK_INSTALLATIONS_TABLE,
-    )
-
-
-def oauth_settings(oauth: SlackOAuth, engine: AsyncEngine) -> AsyncOAuthSettings:
+def oauth_settings(oauth: SlackOAuth, stores: InstallationStores) -> AsyncOAuthSettings:
     """Bolt's OAuth flow: /slack/install redirects to Slack, the redirect stores the install.
 
     The flow calls oauth.v2.access through the AsyncApp's client, so SLACK_API_URL applies.
@@ -78,12 +90,8 @@ def oauth_settings(oauth: SlackOAuth, engine: AsyncEngine) -> AsyncOAuthSettings
         # Straight to Slack's consent page rather than Bolt's "Add to Slack" page in between.
         install_page_rendering_enabled=False,
         redirect_uri_path=REDIRECT_PATH,
-        installation_store=installation_store(oauth, engine),
-        state_store=AsyncSQLAlchemyOAuthStateStore(
-            expiration_seconds=STATE_EXPIRATION_SECONDS,
-            engine=engine,
-            table_name=SLACK_OAUTH_STATES_TABLE,
-        ),
+        installation_store=stores.installations,
+        state_store=stores.states,
         state_expiration_seconds=STATE_EXPIRATION_SECONDS,
     )
     # Bolt authorises each request from the installation store, then by default runs auth.test
