@@ -12,9 +12,9 @@ from rich.console import Console
 from bot.adapters.console.render import show
 from bot.adapters.discord import render as discord_render
 from bot.adapters.slack import render as slack_render
-from bot.engine import replies
+from bot.engine import quiz_replies
 from bot.engine.catalog import Catalog
-from bot.engine.daily import replies as daily_replies
+from bot.engine.daily import daily_replies
 from bot.engine.daily.model import ChannelRef, DailyPost, PostState
 from bot.engine.grading import Grader
 from bot.engine.grading.grader import key_term
@@ -510,21 +510,21 @@ def test_the_graded_reply_says_what_is_wrong_then_the_reference_why_and_docs() -
     grade_result = Grader().grade(
         "Instance store is persistent; EBS is ephemeral.", ITEM.reference, rubric=ITEM.rubric
     )
-    reply = replies.graded(ITEM, grade_result)
+    reply = quiz_replies.graded(ITEM, grade_result)
     shown = fields_of(reply)
 
     assert shown["Wrong"].startswith("you said instance store is persistent")
-    assert shown[replies.REFERENCE_FIELD] == ITEM.reference
-    assert shown[replies.EXPLANATION_FIELD] == ITEM.explanation
-    assert shown[replies.DOCS_FIELD] == ITEM.docs
-    assert list(shown).index("Wrong") < list(shown).index(replies.REFERENCE_FIELD)
+    assert shown[quiz_replies.REFERENCE_FIELD] == ITEM.reference
+    assert shown[quiz_replies.EXPLANATION_FIELD] == ITEM.explanation
+    assert shown[quiz_replies.DOCS_FIELD] == ITEM.docs
+    assert list(shown).index("Wrong") < list(shown).index(quiz_replies.REFERENCE_FIELD)
 
 
 def test_a_question_without_explanation_or_docs_shows_only_the_reference() -> None:
     plain = replace(ITEM, explanation="", docs="")
-    reply = replies.skipped(plain)
+    reply = quiz_replies.skipped(plain)
 
-    assert list(fields_of(reply)) == [replies.REFERENCE_FIELD]
+    assert list(fields_of(reply)) == [quiz_replies.REFERENCE_FIELD]
 
 
 def test_a_daily_grade_keeps_the_answer_key_for_the_reveal() -> None:
@@ -532,17 +532,17 @@ def test_a_daily_grade_keeps_the_answer_key_for_the_reveal() -> None:
     post = DailyPost(
         1, ChannelRef("slack", "T1", "C1"), at.date(), ITEM.id, PostState.POSTED, at, None, at
     )
-    graded = replies.graded(ITEM, Grader().grade("EBS persists.", "", rubric=ITEM.rubric))
+    graded = quiz_replies.graded(ITEM, Grader().grade("EBS persists.", "", rubric=ITEM.rubric))
     private = daily_replies.graded(ITEM, graded, post, "UTC", 1)
     reveal = daily_replies.reveal(ITEM, ("EBS: persistent",), ())
 
-    assert {f.name for f in graded.fields} >= replies.ANSWER_KEY_FIELDS
-    assert not {f.name for f in private.fields} & replies.ANSWER_KEY_FIELDS
-    assert {f.name for f in reveal.fields} >= replies.ANSWER_KEY_FIELDS
+    assert {f.name for f in graded.fields} >= quiz_replies.ANSWER_KEY_FIELDS
+    assert not {f.name for f in private.fields} & quiz_replies.ANSWER_KEY_FIELDS
+    assert {f.name for f in reveal.fields} >= quiz_replies.ANSWER_KEY_FIELDS
 
 
 def test_every_surface_shows_what_was_wrong_the_explanation_and_the_docs_link() -> None:
-    reply = replies.graded(
+    reply = quiz_replies.graded(
         ITEM,
         Grader().grade("Instance store is persistent; EBS is ephemeral.", "", rubric=ITEM.rubric),
     )

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from bot.engine import replies
+from bot.engine import quiz_replies
 from bot.engine.errors import (
     InterviewExpiredError,
     InvalidOptionError,
@@ -207,7 +207,7 @@ class InterviewService:
         advanced = await self._advance(user, running, step, attempt)
         if advanced is None:
             return await self._overtaken(user)
-        graded = replies.graded(
+        graded = quiz_replies.graded(
             item, grade, hints_used=state.hints_used, penalty=state.hints_used * HINT_PENALTY
         )
         return [graded, advanced]
@@ -219,11 +219,11 @@ class InterviewService:
         item = self.catalog.question(state.current_question_id)
         concepts = self.quiz.hints(item)
         if state.hints_used >= len(concepts):
-            return replies.no_more_hints(item, len(concepts))
+            return quiz_replies.no_more_hints(item, len(concepts))
         hinted = replace(state, hints_used=state.hints_used + 1)
         if not await self._change(user, running, hinted, active=True):
             return (await self._overtaken(user))[0]
-        return replies.hint(
+        return quiz_replies.hint(
             item, concepts[state.hints_used], state.hints_used + 1, len(concepts), HINT_PENALTY
         )
 
@@ -236,7 +236,7 @@ class InterviewService:
         advanced = await self._advance(user, running, step)
         if advanced is None:
             return await self._overtaken(user)
-        return [replies.skipped(item), advanced]
+        return [quiz_replies.skipped(item), advanced]
 
     async def stop(self, user: UserRef, interview_id: str | None = None) -> Reply:
         """End the interview now and sum up what was answered.
@@ -303,7 +303,7 @@ class InterviewService:
                 Field("Score per topic", per_topic),
                 Field(
                     "Weakest topics",
-                    ", ".join(self.catalog.topic(t).name for t in weak) or replies.NONE_LISTED,
+                    ", ".join(self.catalog.topic(t).name for t in weak) or quiz_replies.NONE_LISTED,
                 ),
                 Field("Study next", "; ".join(study) or "nothing missed: well done"),
             ),
@@ -341,7 +341,7 @@ class InterviewService:
             f"{self.catalog.topic(item.topic_id).name}"
         )
         return replace(
-            replies.question(self.catalog, item, heading=heading),
+            quiz_replies.question(self.catalog, item, heading=heading),
             actions=(
                 Action(ActionKind.HINT, "Hint", item.id),
                 Action(ActionKind.SKIP, "Skip", item.id),

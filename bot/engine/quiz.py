@@ -10,7 +10,7 @@ from datetime import UTC, timedelta, tzinfo
 from enum import StrEnum
 from typing import Final
 
-from bot.engine import replies
+from bot.engine import quiz_replies
 from bot.engine.catalog import Catalog, parse_difficulty
 from bot.engine.errors import (
     AnswerTooLongError,
@@ -131,9 +131,9 @@ class QuizService:
         now = self.clock.now()
         await self.store.set_open_question(user, OpenQuestion(chosen.id, now, source, 0, channel))
         await self.store.mark_asked(user, chosen.id, now)
-        reply = replies.question(self.catalog, chosen)
+        reply = quiz_replies.question(self.catalog, chosen)
         if picked.starting_over:
-            notice = replies.starting_over(picked.pool_size, chosen_topic, level)
+            notice = quiz_replies.starting_over(picked.pool_size, chosen_topic, level)
             reply = replace(reply, fields=(*reply.fields, notice))
         return reply
 
@@ -191,7 +191,7 @@ class QuizService:
             if question_id is not None and await self.store.open_question(user) is not None:
                 raise StaleQuestionError()
             raise NoOpenQuestionError()
-        return replies.graded(
+        return quiz_replies.graded(
             item, grade, hints_used=opened.hints_used, penalty=opened.hints_used * HINT_PENALTY
         )
 
@@ -259,9 +259,9 @@ class QuizService:
         item = self.catalog.question(opened.question_id)
         concepts = self.hints(item)
         if opened.hints_used >= len(concepts):
-            return replies.no_more_hints(item, len(concepts))
+            return quiz_replies.no_more_hints(item, len(concepts))
         await self.store.set_open_question(user, replace(opened, hints_used=opened.hints_used + 1))
-        return replies.hint(
+        return quiz_replies.hint(
             item, concepts[opened.hints_used], opened.hints_used + 1, len(concepts), HINT_PENALTY
         )
 
@@ -270,14 +270,14 @@ class QuizService:
         opened = await self.store.take_open_question(user)
         if opened is None:
             raise NoOpenQuestionError()
-        return replies.skipped(self.catalog.question(opened.question_id))
+        return quiz_replies.skipped(self.catalog.question(opened.question_id))
 
     async def stats(self, user: UserRef, *, zone: tzinfo = UTC) -> Reply:
         """Summarise the user's answers: volume, average, best and weakest topics, streak."""
         attempts = [a for a in await self.store.attempts(user) if a.topic_id in self._known_topics]
         today = self.clock.now().astimezone(zone).date()
         summary = compute_stats(attempts, today, zone)
-        return replies.stats(self.catalog, user.display_name or user.user, summary)
+        return quiz_replies.stats(self.catalog, user.display_name or user.user, summary)
 
     async def leaderboard(
         self,
@@ -294,11 +294,11 @@ class QuizService:
             platform, workspace, since=since, channel=channel, limit=LEADERBOARD_SIZE
         )
         label = PERIOD_LABELS[period] + (" · this channel" if channel is not None else "")
-        return replies.leaderboard(rows, label)
+        return quiz_replies.leaderboard(rows, label)
 
     def topics(self) -> Reply:
         """List the loaded topics."""
-        return replies.topics(self.catalog)
+        return quiz_replies.topics(self.catalog)
 
     @property
     def _known_topics(self) -> set[str]:

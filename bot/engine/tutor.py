@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Protocol
 
-from bot.engine import replies
+from bot.engine import quiz_replies
 from bot.engine.catalog import Catalog
 from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.daily.schedule import parse_post_time, parse_timezone
@@ -309,7 +309,7 @@ class Tutor:
             parse_timezone(zone)
             problem = await access.problem(channel)
             if problem:
-                return Turn((replies.error(problem),))
+                return Turn((quiz_replies.error(problem),))
             subscribed = await self.daily.subscribe(
                 channel, actor=actor, is_admin=True, post_time=post_time, timezone=zone
             )
@@ -412,5 +412,5 @@ async def _refusing(intent: _Intent, *, direct: bool = False) -> Turn:
     except InterviewExpiredError as error:
         return Turn(direct=(error.summary,), interview=InterviewChange.ENDED)
     except AwsquizError as error:
-        refusal = (replies.error(str(error)),)
+        refusal = (quiz_replies.error(str(error)),)
         return Turn(direct=refusal) if direct else Turn(refusal)

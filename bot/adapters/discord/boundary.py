@@ -13,7 +13,7 @@ from typing import Any, Final
 import discord
 
 from bot.adapters.discord import render
-from bot.engine import replies
+from bot.engine import quiz_replies
 
 UNEXPECTED: Final = (
     "Something went wrong on my side, and it has been logged. Please try again in a moment."
@@ -37,7 +37,7 @@ async def answer_unexpected(interaction: discord.Interaction[Any], error: BaseEx
     )
     if interaction.type is discord.InteractionType.autocomplete:
         return
-    embed = render.embed(replies.error(UNEXPECTED))
+    embed = render.embed(quiz_replies.error(UNEXPECTED))
     try:
         if interaction.response.is_done():
             await interaction.followup.send(

@@ -25,8 +25,8 @@ from bot.adapters.discord.texts import (
     LEADERBOARD_GUILD_ONLY,
     OTHERS_STATS_GUILD_ONLY,
 )
-from bot.engine import replies
-from bot.engine.daily.replies import DAILY_ACTION_PREFIX
+from bot.engine import quiz_replies
+from bot.engine.daily.daily_replies import DAILY_ACTION_PREFIX
 from bot.engine.errors import AwsquizError
 from bot.engine.model import UserRef
 from bot.engine.quiz import MAX_ANSWER_CHARS
@@ -112,7 +112,7 @@ class DiscordHandlers:
         user = user_ref(interaction)
         if member is not None and member.id != interaction.user.id:
             if interaction.guild_id is None:
-                await send_private(interaction, [replies.error(OTHERS_STATS_GUILD_ONLY)])
+                await send_private(interaction, [quiz_replies.error(OTHERS_STATS_GUILD_ONLY)])
                 return
             user = UserRef(PLATFORM, user.workspace, str(member.id), member.display_name)
         await self._answer(interaction, lambda: self.tutor.stats(user))
@@ -124,7 +124,7 @@ class DiscordHandlers:
         DMs, which rank nobody else.
         """
         if interaction.guild_id is None:
-            await send_private(interaction, [replies.error(LEADERBOARD_GUILD_ONLY)])
+            await send_private(interaction, [quiz_replies.error(LEADERBOARD_GUILD_ONLY)])
             return
         user = user_ref(interaction)
         channel = str(interaction.channel_id) if here and interaction.channel_id else None
@@ -227,7 +227,7 @@ class DiscordHandlers:
             if value.startswith(DAILY_ACTION_PREFIX):
                 digits = value.removeprefix(DAILY_ACTION_PREFIX)
                 if not digits.isdigit():  # a forged value
-                    return Turn((replies.error("That daily question no longer exists."),))
+                    return Turn((quiz_replies.error("That daily question no longer exists."),))
                 return await self.tutor.daily_answer(user, int(digits), text)
             return await self.tutor.answer(user, text, where=where, question_id=value or None)
 
@@ -264,7 +264,7 @@ class DiscordHandlers:
             log.info("discord: cannot DM user %s (code %s)", user.user, error.code)
             if turn.interview is InterviewChange.STARTED:
                 await self.tutor.cancel_interview(user)
-            return Turn((replies.error(DMS_CLOSED),))
+            return Turn((quiz_replies.error(DMS_CLOSED),))
         return Turn(turn.replies)
 
     def _placeholder(self, interaction: discord.Interaction[Any], value: str) -> str:
@@ -284,7 +284,7 @@ class DiscordHandlers:
         """The daily question is a server channel's: refuse it in DMs, plainly."""
         if interaction.guild_id is not None:
             return False
-        await send_private(interaction, [replies.error(GUILD_ONLY)])
+        await send_private(interaction, [quiz_replies.error(GUILD_ONLY)])
         return True
 
     async def _answer(self, interaction: discord.Interaction[Any], run: _Run) -> None:

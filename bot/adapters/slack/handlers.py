@@ -45,7 +45,7 @@ from bot.adapters.slack.members import (
 )
 from bot.adapters.slack.payloads import channel_of, post_id_of, user_of, where_of
 from bot.adapters.slack.refusals import code_of, explained, method_of
-from bot.engine import replies
+from bot.engine import quiz_replies
 from bot.engine.daily.model import ChannelRef
 from bot.engine.errors import AwsquizError, InvalidOptionError
 from bot.engine.model import UserRef
@@ -142,9 +142,8 @@ class SlackHandlers:
         try:
             prompt = await self._prompt_for(value)
         except AwsquizError as error:
-            await tell(
-                client, user_of(body), channel, replies.error(str(error)), response_url=response_url
-            )
+            refusal = quiz_replies.error(str(error))
+            await tell(client, user_of(body), channel, refusal, response_url=response_url)
             return
         # The click's response_url rides along: it reaches channels the bot is not a member of.
         metadata = json.dumps({"value": value, "channel": channel, "response_url": response_url})
@@ -177,7 +176,7 @@ class SlackHandlers:
             turn = (
                 await self.tutor.daily_answer(user, post_id, text)
                 if post_id is not None
-                else Turn((replies.error("That daily question no longer exists."),))
+                else Turn((quiz_replies.error("That daily question no longer exists."),))
             )
         else:
             where = Where(channel, (channel or "").startswith(DM_PREFIX))

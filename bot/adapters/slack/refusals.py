@@ -7,7 +7,7 @@ from typing import Final
 
 from slack_sdk.errors import SlackApiError
 
-from bot.engine import replies
+from bot.engine import quiz_replies
 from bot.engine.reply import Reply
 
 IN_WORDS: Final = {
@@ -39,7 +39,7 @@ def explained(error: SlackApiError) -> Reply:
     method, code = method_of(error), code_of(error)
     log.warning("slack %s failed: %s", method, code)
     if code in IN_WORDS:
-        return replies.error(IN_WORDS[code])
+        return quiz_replies.error(IN_WORDS[code])
     if method == "conversations.open":
-        return replies.error(DM_REFUSED.format(code=code))
-    return replies.error(OTHER.format(code=code))
+        return quiz_replies.error(DM_REFUSED.format(code=code))
+    return quiz_replies.error(OTHER.format(code=code))

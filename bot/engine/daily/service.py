@@ -12,9 +12,9 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from bot.engine import replies
+from bot.engine import quiz_replies
 from bot.engine.catalog import parse_difficulty
-from bot.engine.daily import replies as daily_replies
+from bot.engine.daily import daily_replies
 from bot.engine.daily.delivery import RetryPolicy, send_with_retry
 from bot.engine.daily.model import ChannelRef, DailyPost, PostState, Subscription
 from bot.engine.daily.schedule import (
@@ -434,7 +434,7 @@ class DailyService:
             again = await self.store.daily_answer(post.id, user)
             return daily_replies.already_answered(again.score if again else 0, post, zone)
         streak_days = await self.streak(user, post.channel)
-        return daily_replies.graded(item, replies.graded(item, grade), post, zone, streak_days)
+        return daily_replies.graded(item, quiz_replies.graded(item, grade), post, zone, streak_days)
 
     async def streak(self, user: UserRef, channel: ChannelRef) -> int:
         """Consecutive posted days in the channel on which the user passed."""

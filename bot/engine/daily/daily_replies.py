@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from bot.engine import replies
+from bot.engine import quiz_replies
 from bot.engine.catalog import Catalog
 from bot.engine.daily.model import DailyPost, DailyResult, Subscription
 from bot.engine.model import Question
@@ -88,7 +88,7 @@ def graded(
     item: Question, graded_reply: Reply, post: DailyPost, zone: str, streak_days: int
 ) -> Reply:
     """The member's private grade, without the reference (that waits for the reveal)."""
-    kept = tuple(f for f in graded_reply.fields if f.name not in replies.ANSWER_KEY_FIELDS)
+    kept = tuple(f for f in graded_reply.fields if f.name not in quiz_replies.ANSWER_KEY_FIELDS)
     extra = (
         Field("Reveal", f"The reference answer and ranking come at {when(post.closes_at, zone)}."),
         Field("Streak", f"{streak_days} day" if streak_days == 1 else f"{streak_days} days"),
@@ -137,8 +137,8 @@ def reveal(item: Question, concepts: Sequence[str], results: Sequence[DailyResul
         title="Daily question: the answer",
         text=item.prompt,
         fields=(
-            *replies.answer_key(item),
-            Field("Key concepts covered", concept_lines or replies.NONE_LISTED),
+            *quiz_replies.answer_key(item),
+            Field("Key concepts covered", concept_lines or quiz_replies.NONE_LISTED),
             Field(f"Ranking ({people} answered)", ranking or "Nobody answered this time."),
         ),
         ephemeral=False,
