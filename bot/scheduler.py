@@ -62,6 +62,7 @@ class DailyScheduler:
         self.daily.post_listeners.append(self.on_posted)
         self.scheduler.start()
         await self.rebuild()
+        await self._recover_own_claims()
         await self.sweep()
         self.scheduler.add_job(
             self.sweep,
@@ -125,6 +126,16 @@ class DailyScheduler:
         """Catch up posts, recover stale claims and reveal what is due; never raises."""
         with self._job():
             await self._sweep()
+
+    async def _recover_own_claims(self) -> None:
+        """Finish at once what this instance's previous run left half done when it was killed."""
+        try:
+            recovered = await self.daily.recover_own_claims()
+        except Exception:  # the lease-based recovery in the sweeps still gets them
+            log.exception("recovering the previous run's daily claims failed")
+            return
+        if recovered:
+            log.info("daily: finished %d posts and reveals the previous run left", recovered)
 
     async def _sweep(self) -> None:
         try:

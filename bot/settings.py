@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Mapping
 from contextlib import suppress
 from datetime import timedelta
@@ -47,6 +48,14 @@ class Settings(BaseSettings):
     )
     awsquiz_daily_catch_up_minutes: int = Field(default=120, ge=0, le=24 * 60)
     awsquiz_daily_concurrency: int = Field(default=50, ge=1, le=1000)
+    awsquiz_instance_id: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=96,
+        description="This process's stable name (default: the host name). What it left claimed "
+        "when killed is taken over at once by its restart; give each process on one host its "
+        "own.",
+    )
     slack_bot_token: SecretStr | None = Field(default=None, description="xoxb- bot token.")
     slack_app_token: SecretStr | None = Field(default=None, description="xapp- token: Socket Mode.")
     slack_signing_secret: SecretStr | None = Field(default=None, description="HTTP mode.")
@@ -144,6 +153,7 @@ class Settings(BaseSettings):
             shared_question=self.awsquiz_daily_shared_question,
             catch_up_grace=timedelta(minutes=self.awsquiz_daily_catch_up_minutes),
             concurrency=self.awsquiz_daily_concurrency,
+            instance=self.awsquiz_instance_id,
         )
 
     @property

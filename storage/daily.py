@@ -34,6 +34,7 @@ class _ClaimRequest:
     now: datetime
     lease: timedelta
     shared: bool
+    claimer: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,17 +149,24 @@ class SqlDailyStore(SqlStoreBase):
         closes_at: datetime,
         now: datetime,
         lease: timedelta,
+        *,
+        claimer: str = "",
+        take_from: str | None = None,
     ) -> DailyPost | None:
         """Claim the (channel, local date) slot, exactly once across processes.
 
         Inserts a `claimed` row with INSERT ... ON CONFLICT DO NOTHING; when the row exists and
-        is still `claimed` with its lease run out, takes it over with a compare-and-set that
-        keeps the row's question. Returns the claimed post, or None when another claimer holds
-        it or it was posted (or given up) already.
+        is still `claimed` with its lease run out (or held by `take_from`, a claimer known to
+        be dead), takes it over with a compare-and-set that keeps the row's question. Returns
+        the claimed post, or None when another claimer holds it or it was posted (or given up)
+        already.
         """
         async with self._write() as session:
             return await self._claim(
-                session, channel, local_date, question_id, closes_at, now, lease
+                session,
+                _ClaimRequest(channel, local_date, _kept, closes_at, now, lease, False, claimer),
+                question_id,
+                take_from,
             )
 
     async def claim_next_post(
@@ -171,13 +179,14 @@ class SqlDailyStore(SqlStoreBase):
         lease: timedelta,
         *,
         shared: bool = False,
+        claimer: str = "",
     ) -> DailyPost | None:
         """Like claim_post, with the question chosen in the same transaction: `choose` gets the
         ids claimed in the channel so far (newest first) and, when `shared`, the ids the
         workspace's channels have for that date, claims of the same batch included.
         """
         return await self._claims.submit(
-            _ClaimRequest(channel, local_date, choose, closes_at, now, lease, shared)
+            _ClaimRequest(channel, local_date, choose, closes_at, now, lease, shared, claimer)
         )
 
     async def _claim_batch(self, requests: list[_ClaimRequest]) -> list[DailyPost | None]:
@@ -230,15 +239,7 @@ class SqlDailyStore(SqlStoreBase):
             for request in sorted(requests, key=lambda r: (r.channel, r.local_date)):
                 day = _WorkspaceDay.of(request)
                 question_id = request.choose(history[request.channel], workspace_today[day])
-                post = await self._claim(
-                    session,
-                    request.channel,
-                    request.local_date,
-                    question_id,
-                    request.closes_at,
-                    request.now,
-                    request.lease,
-                )
+                post = await self._claim(session, request, question_id)
                 if post is not None:
                     history[request.channel].insert(0, question_id)
                     workspace_today[day].append(question_id)
@@ -262,14 +263,12 @@ class SqlDailyStore(SqlStoreBase):
     async def _claim(
         self,
         session: AsyncSession,
-        channel: ChannelRef,
-        local_date: date,
+        request: _ClaimRequest,
         question_id: str,
-        closes_at: datetime,
-        now: datetime,
-        lease: timedelta,
+        take_from: str | None = None,
     ) -> DailyPost | None:
-        lease_until = now + lease
+        channel, local_date, now = request.channel, request.local_date, request.now
+        lease_until = now + request.lease
         claim = (
             upsert_insert(self._engine, DailyPostRow)
             .values(
@@ -281,7 +280,9 @@ class SqlDailyStore(SqlStoreBase):
                 state=PostState.CLAIMED.value,
                 lease_until=lease_until,
                 claimed_at=now,
-                closes_at=closes_at,
+                first_claimed_at=now,
+                claimer=request.claimer,
+                closes_at=request.closes_at,
             )
             .on_conflict_do_nothing(
                 index_elements=[
@@ -300,9 +301,14 @@ class SqlDailyStore(SqlStoreBase):
             .where(
                 is_slot(channel, local_date),
                 DailyPostRow.state == PostState.CLAIMED.value,
-                DailyPostRow.lease_until < now,
+                _held_by_the_dead(now, take_from),
             )
-            .values(lease_until=lease_until, claimed_at=now, closes_at=closes_at)
+            .values(
+                lease_until=lease_until,
+                claimed_at=now,
+                claimer=request.claimer,
+                closes_at=request.closes_at,
+            )
             .returning(DailyPostRow)
             .execution_options(synchronize_session=False)
         )
@@ -397,6 +403,18 @@ class SqlDailyStore(SqlStoreBase):
         )
         return await self._posts(query)
 
+    async def claims_of(self, instance: str) -> Sequence[DailyPost]:
+        """Return the posts `claimed` or `revealing` under a claimer of `instance`, any run."""
+        query = (
+            select(DailyPostRow)
+            .where(
+                DailyPostRow.state.in_([PostState.CLAIMED.value, PostState.REVEALING.value]),
+                DailyPostRow.claimer.startswith(f"{instance}/", autoescape=True),
+            )
+            .order_by(DailyPostRow.id)
+        )
+        return await self._posts(query)
+
     async def due_reveals(self, now: datetime) -> Sequence[DailyPost]:
         """Return posts to reveal: `posted` with closes_at <= now, or `revealing` past lease."""
         query = (
@@ -408,8 +426,17 @@ class SqlDailyStore(SqlStoreBase):
 
     # -- revealing ----------------------------------------------------------------------------
 
-    async def claim_reveal(self, post_id: int, now: datetime, lease: timedelta) -> bool:
-        """Move a post to `revealing` (one caller wins); a stale `revealing` may be retaken.
+    async def claim_reveal(
+        self,
+        post_id: int,
+        now: datetime,
+        lease: timedelta,
+        *,
+        claimer: str = "",
+        take_from: str | None = None,
+    ) -> bool:
+        """Move a post to `revealing` (one caller wins); a `revealing` one whose lease ran out
+        (or held by `take_from`, a claimer known to be dead) may be retaken.
 
         Whether the answer window has closed is the caller's decision: a `posted` post may be
         revealed early.
@@ -420,10 +447,13 @@ class SqlDailyStore(SqlStoreBase):
                 DailyPostRow.id == post_id,
                 or_(
                     DailyPostRow.state == PostState.POSTED.value,
-                    is_stale(PostState.REVEALING, now),
+                    and_(
+                        DailyPostRow.state == PostState.REVEALING.value,
+                        _held_by_the_dead(now, take_from),
+                    ),
                 ),
             )
-            .values(state=PostState.REVEALING.value, lease_until=now + lease)
+            .values(state=PostState.REVEALING.value, lease_until=now + lease, claimer=claimer)
             .returning(DailyPostRow.id)
             .execution_options(synchronize_session=False)
         )
@@ -598,6 +628,17 @@ def is_stale(state: PostState, now: datetime) -> ColumnElement[bool]:
     return and_(DailyPostRow.state == state.value, DailyPostRow.lease_until < now)
 
 
+def _held_by_the_dead(now: datetime, take_from: str | None) -> ColumnElement[bool]:
+    """A claim whose lease ran out, or one held by `take_from` (a run known to have died)."""
+    if take_from is None:
+        return DailyPostRow.lease_until < now
+    return or_(DailyPostRow.lease_until < now, DailyPostRow.claimer == take_from)
+
+
+def _kept(_posted: Sequence[str], _workspace_today: Sequence[str]) -> str:
+    raise AssertionError("claim_post names its question; nothing is chosen")
+
+
 def is_revealable(now: datetime) -> ColumnElement[bool]:
     """A condition matching posts whose answer window closed, or whose revealer died."""
     return or_(
@@ -618,6 +659,8 @@ def post_from_row(row: DailyPostRow) -> DailyPost:
         question_id=row.question_id,
         state=PostState(row.state),
         claimed_at=row.claimed_at,
+        first_claimed_at=row.first_claimed_at,
+        claimer=row.claimer,
         lease_until=row.lease_until,
         closes_at=row.closes_at,
         message_id=row.message_id,

@@ -42,6 +42,7 @@ NAME_LENGTH: Final = 255
 QUESTION_ID_LENGTH: Final = 128
 TOPIC_ID_LENGTH: Final = 64
 ENUM_LENGTH: Final = 16
+CLAIMER_LENGTH: Final = 160  # an instance name (a host name, at most 64 in practice) and a run id
 INTERVIEW_ID_LENGTH: Final = 36  # a UUID in its canonical text form
 TIMEZONE_LENGTH: Final = 64
 POST_TIME_LENGTH: Final = 5  # HH:MM
@@ -262,6 +263,10 @@ class DailyPostRow(Base):
     lease_until: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(SCOPE_ID_LENGTH))
     claimed_at: Mapped[datetime]
+    first_claimed_at: Mapped[datetime | None]
+    """When the slot was first claimed: a post may have reached the platform since then."""
+    claimer: Mapped[str | None] = mapped_column(String(CLAIMER_LENGTH))
+    """The process (`instance/run`) holding the claim or the reveal claim."""
     posted_at: Mapped[datetime | None]
     closes_at: Mapped[datetime | None]
     revealed_at: Mapped[datetime | None]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -489,11 +490,11 @@ async def test_no_more_posts_are_in_flight_than_the_concurrency_limit(
         in_flight = 0
         most_in_flight = 0
 
-        async def post(self, channel: ChannelRef, reply: Reply) -> str:
+        async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
             try:
-                return await super().post(channel, reply)
+                return await super().post(channel, reply, key=key)
             finally:
                 self.in_flight -= 1
 
@@ -516,10 +517,10 @@ class DownPlatform(RecordingAdapter):
 
     down: bool = True
 
-    async def post(self, channel: ChannelRef, reply: Reply) -> str:
+    async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
         if self.down:
             raise ChatPostError("503 service unavailable", transient=True)
-        return await super().post(channel, reply)
+        return await super().post(channel, reply, key=key)
 
 
 async def test_a_platform_down_past_the_retries_gets_the_post_later_while_answers_are_open(
@@ -559,3 +560,126 @@ async def test_a_post_still_not_out_when_its_answers_close_is_given_up(
     assert given_up.state is PostState.FAILED
     assert given_up.error == "answers closed before it was posted"
     assert adapter.posts == []
+
+
+# -- killed mid post: nothing twice ------------------------------------------------------------
+
+
+@dataclass
+class KilledAfterSending(RecordingAdapter):
+    """The platform takes each message, then the sender dies before hearing back (once each).
+
+    The exception stands in for the process dying: the claim is left as a crash leaves it.
+    """
+
+    dying: bool = True
+
+    async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
+        message_id = await super().post(channel, reply, key=key)
+        if self.dying:
+            raise RuntimeError("killed before the message id was stored")
+        return message_id
+
+    async def post_reply(
+        self, channel: ChannelRef, message_id: str, reply: Reply, *, key: str | None = None
+    ) -> str:
+        sent = await super().post_reply(channel, message_id, reply, key=key)
+        if self.dying:
+            raise RuntimeError("killed before the reveal was recorded")
+        return sent
+
+
+def run_of(
+    store: SqlStore, clock: FixedClock, catalog: Catalog, adapter: RecordingAdapter, instance: str
+) -> DailyService:
+    """One run of a bot process named `instance` (each run claims under its own id)."""
+    quiz = QuizService(catalog, Grader(), store, clock, random.Random(7))
+    config = DailyConfig(retry=FAST_RETRY, instance=instance)
+    return DailyService(quiz, store, {adapter.platform: adapter}, config)
+
+
+async def test_a_restart_takes_over_its_killed_runs_claim_at_once_and_finds_the_post(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    adapter = KilledAfterSending(platform="slack")
+    killed = run_of(store, clock, catalog, adapter, "bot-1")
+    await subscribe(killed)
+    clock.set(POST_INSTANT)
+    assert (await killed.post_due()).count(Outcome.DEFERRED) == 1
+    left = await store.post_for(ROOM, POST_INSTANT.date())
+    assert left is not None
+    assert left.state is PostState.CLAIMED
+    assert left.claimer == killed.claimer
+
+    adapter.dying = False
+    restarted = run_of(store, clock, catalog, adapter, "bot-1")
+    clock.advance(timedelta(seconds=5))  # well inside the dead run's lease
+
+    assert await restarted.recover_own_claims() == 1
+    assert len(adapter.posts) == 1  # found where the platform had it, not posted again
+    posted = await store.post_for(ROOM, POST_INSTANT.date())
+    assert posted is not None
+    assert (posted.state, posted.message_id) == (PostState.POSTED, adapter.posts[0].message_id)
+    assert posted.first_claimed_at == left.claimed_at
+
+
+async def test_another_instances_live_claim_waits_for_its_lease(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    adapter = KilledAfterSending(platform="slack")
+    other = run_of(store, clock, catalog, adapter, "bot-1")
+    await subscribe(other)
+    clock.set(POST_INSTANT)
+    await other.post_due()
+    adapter.dying = False
+    second = run_of(store, clock, catalog, adapter, "bot-2")
+
+    assert await second.recover_own_claims() == 0  # bot-1 may still be sending: not ours
+    assert await second.recover_stale_claims() == 0
+    clock.advance(timedelta(minutes=6))  # bot-1's lease ran out: it is dead
+    assert await second.recover_stale_claims() == 1
+    assert len(adapter.posts) == 1
+
+
+async def test_a_post_the_platform_never_got_is_sent_by_the_restart(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    adapter = DownPlatform(platform="slack")
+    killed = run_of(store, clock, catalog, adapter, "bot-1")
+    await subscribe(killed)
+    clock.set(POST_INSTANT)
+    await killed.post_due()  # down past the retries: the claim is left for later
+    adapter.down = False
+
+    restarted = run_of(store, clock, catalog, adapter, "bot-1")
+    assert await restarted.recover_own_claims() == 1
+    post = await store.post_for(ROOM, POST_INSTANT.date())
+    assert post is not None
+    assert post.state is PostState.POSTED
+    assert [sent.key for sent in adapter.posts] == [f"daily:{post.id}"]
+
+
+async def test_a_reveal_killed_after_sending_is_recorded_not_revealed_again(
+    store: SqlStore, clock: FixedClock, catalog: Catalog
+) -> None:
+    adapter = KilledAfterSending(platform="slack")
+    adapter.dying = False
+    killed = run_of(store, clock, catalog, adapter, "bot-1")
+    await subscribe(killed, answer_window="1h")
+    clock.set(POST_INSTANT)
+    await killed.post_due()
+    clock.advance(timedelta(hours=1))
+    adapter.dying = True
+    with pytest.raises(RuntimeError):
+        await killed.reveal_due()
+    post = await store.post_for(ROOM, POST_INSTANT.date())
+    assert post is not None
+    assert post.state is PostState.REVEALING
+
+    adapter.dying = False
+    restarted = run_of(store, clock, catalog, adapter, "bot-1")
+    assert await restarted.recover_own_claims() == 1
+    revealed = await store.post_for(ROOM, POST_INSTANT.date())
+    assert revealed is not None
+    assert revealed.state is PostState.REVEALED
+    assert [p.thread_of for p in adapter.posts] == [None, post.message_id]

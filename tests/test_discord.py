@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ from bot.engine.daily.model import ChannelRef
 from bot.engine.daily.service import Outcome
 from bot.engine.errors import ChatPostError
 from bot.engine.model import Topic, UserRef
-from bot.engine.reply import ActionKind, Reply
+from bot.engine.reply import Action, ActionKind, Reply
 from bot.platforms import configured_platforms
 from bot.settings import Settings, load_settings
 
@@ -1198,3 +1198,31 @@ async def test_a_stop_button_of_an_earlier_interview_leaves_the_running_one(rig:
 
     assert embed_of(body)["title"].endswith("That interview has already ended")
     assert await interviews.is_active(ALICE)
+
+
+async def test_a_daily_post_and_its_reveal_are_found_again_by_their_keys(rig: Rig) -> None:
+    adapter = DiscordChatAdapter(rig.client)
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    answer = Action(ActionKind.ANSWER, "Answer", "daily:41")
+    question = Reply(title="Today's question", text="Why?", actions=(answer,))
+
+    first = await adapter.post(ROOM, question, key="daily:41")
+    again = await adapter.post(ROOM, question, key="daily:41")  # a send retried after a crash
+
+    assert again == first  # Discord enforced the nonce: one message
+    sent = rig.double.calls_to("POST", f"/channels/{CHANNEL_ID}/messages")
+    assert [call.body["nonce"] for call in sent] == ["daily:41", "daily:41"]
+    assert all(call.body["enforce_nonce"] for call in sent)
+    assert await adapter.find_post(ROOM, "daily:41", since=since) == first
+    assert await adapter.find_post(ROOM, "daily:42", since=since) is None
+    assert await adapter.find_post(ROOM, "daily:41", since=datetime.now(UTC)) is None
+    assert await adapter.find_post(ROOM, "reveal:41", since=since, under=first) is None
+
+    revealed = await adapter.post_reply(
+        ROOM,
+        first,
+        Reply(title="Yesterday's question: the answer", text="Because."),
+        key="reveal:41",
+    )
+
+    assert await adapter.find_post(ROOM, "reveal:41", since=since, under=first) == revealed

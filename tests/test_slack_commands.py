@@ -213,6 +213,8 @@ def test_manifest_scopes_events_and_app_home() -> None:
         "channels:join",
         "channels:read",
         "groups:read",
+        "channels:history",
+        "groups:history",
     }
     assert set(app["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",

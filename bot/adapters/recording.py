@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.engine.daily.model import ChannelRef
 from bot.engine.errors import ChatPostError
@@ -23,6 +24,7 @@ class RecordedPost:
     message_id: str
     reply: Reply
     thread_of: str | None = None
+    key: str | None = None
 
 
 @dataclass
@@ -45,30 +47,43 @@ class RecordingAdapter:
     _refused: set[tuple[ChannelRef, str | None]] = field(default_factory=set)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def post(self, channel: ChannelRef, reply: Reply) -> str:
+    async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
         """Record a channel message and return its id."""
-        return await self._record(channel, reply, None)
+        return await self._record(channel, reply, None, key)
 
-    async def post_reply(self, channel: ChannelRef, message_id: str, reply: Reply) -> str:
+    async def post_reply(
+        self, channel: ChannelRef, message_id: str, reply: Reply, *, key: str | None = None
+    ) -> str:
         """Record a message in the thread of `message_id`."""
-        return await self._record(channel, reply, message_id)
+        return await self._record(channel, reply, message_id, key)
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime, under: str | None = None
+    ) -> str | None:
+        """The id of the recorded post with `key` in that channel (and thread), if any."""
+        for post in self.posts:
+            if (post.channel, post.thread_of, post.key) == (channel, under, key):
+                return post.message_id
+        return None
 
     def in_channel(self, channel: ChannelRef) -> list[RecordedPost]:
         """The posts made in one channel, in order."""
         return [post for post in self.posts if post.channel == channel]
 
-    async def _record(self, channel: ChannelRef, reply: Reply, thread_of: str | None) -> str:
+    async def _record(
+        self, channel: ChannelRef, reply: Reply, thread_of: str | None, key: str | None
+    ) -> str:
         if self.latency:
             await asyncio.sleep(self.latency)
         if channel.channel in self.failing_channels:
             raise ChatPostError(f"channel_not_found: {channel}", transient=False)
-        key = (channel, thread_of)
+        place = (channel, thread_of)
         # Only first tries count towards `rate_limit_every`; a refused post's retry goes through.
-        first_try = self.rate_limit_every and key not in self._refused
+        first_try = self.rate_limit_every and place not in self._refused
         if first_try and next(self._new_posts) % self.rate_limit_every == 0:
-            self._refused.add(key)
+            self._refused.add(place)
             self.rate_limited += 1
             raise ChatPostError("rate limited", transient=True, retry_after=self.retry_after)
         message_id = f"m{next(self._ids)}"
-        self.posts.append(RecordedPost(channel, message_id, reply, thread_of))
+        self.posts.append(RecordedPost(channel, message_id, reply, thread_of, key))
         return message_id

@@ -142,15 +142,29 @@ class ChatAdapter(Protocol):
 
     platform: str
 
-    async def post(self, channel: ChannelRef, reply: Reply) -> str:
+    async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
         """Post a message in a channel and return its platform message id.
 
-        Raises ChatPostError; `transient` ones are retried by the caller.
+        `key`, unique to the message, lets `find_post` find it again (and a platform that
+        de-duplicates sends by a nonce refuse a second one). Raises ChatPostError;
+        `transient` ones are retried by the caller.
         """
         ...
 
-    async def post_reply(self, channel: ChannelRef, message_id: str, reply: Reply) -> str:
+    async def post_reply(
+        self, channel: ChannelRef, message_id: str, reply: Reply, *, key: str | None = None
+    ) -> str:
         """Post under a message: in its thread where threads exist, else right below it."""
+        ...
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime, under: str | None = None
+    ) -> str | None:
+        """The id of the message this app posted with `key` since `since` (under the message
+        `under`, for a reply), or None: a claim taken over after a crash asks before posting.
+
+        Raises ChatPostError when the platform cannot be asked (transient: try later).
+        """
         ...
 
 
@@ -187,13 +201,17 @@ class PostClaims(Protocol):
         closes_at: datetime,
         now: datetime,
         lease: timedelta,
+        *,
+        claimer: str = "",
+        take_from: str | None = None,
     ) -> DailyPost | None:
-        """Claim the (channel, local date) slot, exactly once across processes.
+        """Claim the (channel, local date) slot for `claimer`, exactly once across processes.
 
         Inserts a `claimed` row with INSERT ... ON CONFLICT DO NOTHING; when the row exists and
-        is still `claimed` with its lease run out (its claimer crashed), takes it over with a
-        compare-and-set. Returns the claimed post, or None when another claimer holds it or it
-        was posted already. A takeover keeps the row's original question.
+        is still `claimed` with its lease run out (its claimer crashed), or held by
+        `take_from` (a claimer known to be dead), takes it over with a compare-and-set.
+        Returns the claimed post, or None when another claimer holds it or it was posted
+        already. A takeover keeps the row's original question and first claim time.
         """
         ...
 
@@ -207,6 +225,7 @@ class PostClaims(Protocol):
         lease: timedelta,
         *,
         shared: bool = False,
+        claimer: str = "",
     ) -> DailyPost | None:
         """Like claim_post, with the question chosen by `choose` in the same transaction as the
         claim: from the ids already claimed in the channel (newest first) and, when `shared`,
@@ -253,6 +272,10 @@ class PostClaims(Protocol):
         """Return `claimed` posts whose lease ran out before `now` (their claimer died)."""
         ...
 
+    async def claims_of(self, instance: str) -> Sequence[DailyPost]:
+        """Return the posts `claimed` or `revealing` under a claimer of `instance`, any run."""
+        ...
+
 
 class Reveals(Protocol):
     """Revealing a posted question at close time, once."""
@@ -261,8 +284,18 @@ class Reveals(Protocol):
         """Return posts to reveal: `posted` with closes_at <= now, or `revealing` past lease."""
         ...
 
-    async def claim_reveal(self, post_id: int, now: datetime, lease: timedelta) -> bool:
-        """Move a post to `revealing` (one caller wins); a stale `revealing` may be retaken."""
+    async def claim_reveal(
+        self,
+        post_id: int,
+        now: datetime,
+        lease: timedelta,
+        *,
+        claimer: str = "",
+        take_from: str | None = None,
+    ) -> bool:
+        """Move a post to `revealing` for `claimer` (one caller wins); a `revealing` one whose
+        lease ran out, or held by `take_from` (a claimer known to be dead), may be retaken.
+        """
         ...
 
     async def mark_revealed(self, post_id: int, at: datetime, *, error: str | None = None) -> None:

@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -238,6 +239,9 @@ class DiscordDouble(LoopbackServer):
         self.calls: list[RestCall] = []
         self.callbacks: list[InteractionCallback] = []
         self.messages: dict[int, JsonObject] = {}
+        self.threads: set[int] = set()
+        """Threads started on a message (a thread takes its message's id)."""
+        self._by_nonce: dict[tuple[int, str], JsonObject] = {}
         """Every message the bot posted or edited, latest state, by id."""
         self.guilds: dict[int, JsonObject] = {}
         """GUILD_CREATE payloads sent after READY: the guilds the bot is in."""
@@ -424,6 +428,7 @@ class DiscordDouble(LoopbackServer):
             ("GET", "/gateway/bot", self._gateway_info),
             ("GET", "/channels/{channel_id}", self._get_channel),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
+            ("GET", "/channels/{channel_id}/messages", self._channel_history),
             ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
             ("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._start_thread),
             ("POST", "/users/@me/channels", self._open_dm),
@@ -539,17 +544,50 @@ class DiscordDouble(LoopbackServer):
 
     def _create_message(self, call: RestCall, args: Mapping[str, str]) -> CannedResponse:
         body = call.body if isinstance(call.body, dict) else {}
+        channel_id = int(args["channel_id"])
+        nonce = body.get("nonce")
+        # enforce_nonce: a send repeating a nonce gets the first message back, no second one.
+        if nonce is not None and body.get("enforce_nonce"):
+            earlier = self._by_nonce.get((channel_id, str(nonce)))
+            if earlier is not None:
+                return CannedResponse(earlier)
         message = message_payload(
-            self.next_id(),
-            int(args["channel_id"]),
+            # Message ids carry their creation time, as Discord's do: history reads `after` one.
+            snowflake(next(self._ids), at_ms=time.time_ns() // 1_000_000),
+            channel_id,
             body.get("content") or "",
             self.bot_user,
             flags=body.get("flags", 0),
             embeds=body.get("embeds", []),
             components=body.get("components", []),
         )
+        if body.get("message_reference"):
+            message["message_reference"] = body["message_reference"]
+        if nonce is not None:
+            message["nonce"] = nonce  # only the create response carries it, as on Discord
+            self._by_nonce[(channel_id, str(nonce))] = message
         self.messages[int(message["id"])] = message
         return CannedResponse(message)
+
+    def _channel_history(self, call: RestCall, args: Mapping[str, str]) -> CannedResponse:
+        """The channel's messages after `after`: the oldest `limit` of them, newest first."""
+        channel_id = int(args["channel_id"])
+        after = int(call.query.get("after", 0))
+        limit = int(call.query.get("limit", 50))
+        if channel_id not in self._known_channels():
+            return CannedResponse(error_body(10003, "Unknown Channel"), 404)
+        found = sorted(
+            (m for m in self.messages.values() if int(m["channel_id"]) == channel_id),
+            key=lambda m: int(m["id"]),
+        )
+        page = [m for m in found if int(m["id"]) > after][:limit]
+        return CannedResponse([_without_nonce(m) for m in reversed(page)])
+
+    def _known_channels(self) -> set[int]:
+        """Every guild channel, every channel a message went to, and threads started."""
+        known = {int(c["id"]) for guild in self.guilds.values() for c in guild["channels"]}
+        known |= {int(m["channel_id"]) for m in self.messages.values()}
+        return known | self.threads
 
     def _edit_message(self, call: RestCall, args: Mapping[str, str]) -> CannedResponse:
         message_id = int(args["message_id"])
@@ -560,6 +598,7 @@ class DiscordDouble(LoopbackServer):
 
     def _start_thread(self, call: RestCall, args: Mapping[str, str]) -> CannedResponse:
         body = call.body if isinstance(call.body, dict) else {}
+        self.threads.add(int(args["message_id"]))
         # A thread started from a message takes the message's id.
         return CannedResponse(
             thread_payload(
@@ -1187,6 +1226,11 @@ def guild_create_payload(
         "guild_scheduled_events": [],
         "soundboard_sounds": [],
     }
+
+
+def _without_nonce(message: JsonObject) -> JsonObject:
+    """A message as history reads return it: Discord sends the nonce back only on create."""
+    return {key: value for key, value in message.items() if key != "nonce"}
 
 
 def message_payload(

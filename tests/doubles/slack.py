@@ -14,7 +14,6 @@ commands, interactions and events, and builders for realistic payloads.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import re
 import time
@@ -52,7 +51,6 @@ SIGNING_SECRET: Final = "test-signing-secret"
 DEFAULT_TIMEOUT: Final = 5.0
 """Seconds any wait here gives up after: ample for a slow CI, quick to report a missing call."""
 
-FIRST_TS_MICROS: Final = 1_700_000_000_000_100
 TS_STEP_MICROS: Final = 100
 BOLT_EVENTS_PATH: Final = "/slack/events"
 SOCKET_PATH: Final = "/link"
@@ -154,10 +152,13 @@ class SlackDouble(LoopbackServer):
         self.users: dict[str, SlackUser] = {}
         self.expired_response_urls: set[str] = set()
         """Tokens whose response_url answers 404 `expired_url`, as Slack's do after 30 minutes."""
+        self.posted: dict[str, list[JsonObject]] = {}
+        """The messages chat.postMessage made, by channel, oldest first (history reads them)."""
         self._fixed: dict[str, CannedResponse] = {}
         self._one_shot: dict[str, deque[CannedResponse]] = {}
         self._held: dict[str, asyncio.Event] = {}
-        self._timestamps = itertools.count(FIRST_TS_MICROS, TS_STEP_MICROS)
+        self._held_replies: dict[str, asyncio.Event] = {}
+        self._last_ts_micros = 0
         self._changed = asyncio.Condition()
         self._defaults: dict[str, Callable[[JsonObject], JsonObject]] = {
             "auth.test": self._auth_test,
@@ -167,6 +168,8 @@ class SlackDouble(LoopbackServer):
             "conversations.open": self._conversations_open,
             "conversations.join": self._conversations_join,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "views.open": self._view_answer,
             "views.publish": self._view_answer,
             "views.update": self._view_answer,
@@ -206,8 +209,10 @@ class SlackDouble(LoopbackServer):
         return f"{self.url}/respond/{token}"
 
     def next_ts(self) -> str:
-        """A fresh message timestamp, increasing like Slack's (`1700000000.000100`, ...)."""
-        micros = next(self._timestamps)
+        """A fresh message timestamp, increasing like Slack's (`1733300000.000100`, ...)."""
+        # The wall clock, as Slack's are (history reads since a time), and never repeating.
+        micros = max(time.time_ns() // 1000, self._last_ts_micros + TS_STEP_MICROS)
+        self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     # -- Web API -----------------------------------------------------------------------------
@@ -227,6 +232,11 @@ class SlackDouble(LoopbackServer):
             self._one_shot.setdefault(method, deque()).append(canned)
         else:
             self._fixed[method] = canned
+
+    def restore(self, method: str) -> None:
+        """Answer `method` as Slack normally does again, dropping what `respond` set."""
+        self._fixed.pop(method, None)
+        self._one_shot.pop(method, None)
 
     def rate_limit_once(self, method: str, retry_after: int = 0) -> None:
         """Answer the next call to `method` with HTTP 429 `ratelimited` and a Retry-After."""
@@ -260,6 +270,14 @@ class SlackDouble(LoopbackServer):
         """
         gate = asyncio.Event()
         self._held[method] = gate
+        return gate
+
+    def hold_reply(self, method: str) -> asyncio.Event:
+        """Make Slack take `method` calls and then go quiet: the call has its effect (a message
+        is posted), the answer waits for the event. A bot killed meanwhile never hears of it.
+        """
+        gate = asyncio.Event()
+        self._held_replies[method] = gate
         return gate
 
     def calls_to(self, method: str) -> list[ApiCall]:
@@ -296,7 +314,11 @@ class SlackDouble(LoopbackServer):
         if default is None:
             # Loud on purpose: a call the double does not know is a test that needs `respond`.
             return json_response({"ok": False, "error": "unknown_method"})
-        return json_response(default(params))
+        answer = default(params)
+        quiet = self._held_replies.get(method)
+        if quiet is not None:
+            await quiet.wait()
+        return json_response(answer)
 
     def _auth_test(self, _params: JsonObject) -> JsonObject:
         return {
@@ -322,7 +344,24 @@ class SlackDouble(LoopbackServer):
             "blocks": _decoded(params.get("blocks", [])),
             "ts": ts,
         }
+        metadata = _decoded(params.get("metadata"))
+        if isinstance(metadata, dict):
+            message["metadata"] = metadata
+        if params.get("thread_ts"):
+            message["thread_ts"] = params["thread_ts"]
+        self.posted.setdefault(str(params.get("channel")), []).append(message)
         return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+
+    def _conversations_history(self, params: JsonObject) -> JsonObject:
+        """Top-level messages since `oldest`, newest first, as Slack pages them."""
+        posted = self.posted.get(str(params.get("channel")), [])
+        return _history_page([m for m in posted if "thread_ts" not in m], params)
+
+    def _conversations_replies(self, params: JsonObject) -> JsonObject:
+        """A thread's replies since `oldest` (the parent is not among them here)."""
+        thread = str(params.get("ts"))
+        posted = self.posted.get(str(params.get("channel")), [])
+        return _history_page([m for m in posted if m.get("thread_ts") == thread], params)
 
     def _chat_update(self, params: JsonObject) -> JsonObject:
         message = {"text": params.get("text", ""), "blocks": _decoded(params.get("blocks", []))}
@@ -492,6 +531,26 @@ async def _request_params(request: web.Request) -> JsonObject:
     elif request.can_read_body:
         params.update(await request.post())
     return params
+
+
+def _history_page(messages: list[JsonObject], params: JsonObject) -> JsonObject:
+    """One page of `messages` newer than `oldest`, newest first; metadata only when asked."""
+    oldest = float(params.get("oldest") or 0)
+    limit = int(params.get("limit") or 100)
+    start = int(params.get("cursor") or 0)
+    with_metadata = str(params.get("include_all_metadata")).lower() in {"1", "true"}
+    newer = [m for m in reversed(messages) if float(m["ts"]) > oldest]
+    page = newer[start : start + limit]
+    if not with_metadata:
+        page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+    more = start + limit < len(newer)
+    cursor = str(start + limit) if more else ""
+    return {
+        "ok": True,
+        "messages": page,
+        "has_more": more,
+        "response_metadata": {"next_cursor": cursor},
+    }
 
 
 def _decoded(value: Any) -> Any:

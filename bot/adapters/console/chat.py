@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rich.console import Console
 
@@ -20,14 +21,22 @@ class ConsoleChatAdapter:
     platform: str
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def post(self, channel: ChannelRef, reply: Reply) -> str:
+    async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
         """Print a channel message."""
         self.console.print(f"[bold]#{channel.channel}[/bold] ({channel})", highlight=False)
         self.console.print(renderable(reply))
         return f"console-{next(self._ids)}"
 
-    async def post_reply(self, channel: ChannelRef, message_id: str, reply: Reply) -> str:
+    async def post_reply(
+        self, channel: ChannelRef, message_id: str, reply: Reply, *, key: str | None = None
+    ) -> str:
         """Print a threaded reply."""
         self.console.print(f"[bold]#{channel.channel}[/bold] thread of {message_id}")
         self.console.print(renderable(reply))
         return f"console-{next(self._ids)}"
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime, under: str | None = None
+    ) -> str | None:
+        """None: what was printed is gone, and printing again loses nothing."""
+        return None

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Final
+from contextlib import suppress
+from datetime import datetime
+from typing import Any, Final
 
 import aiohttp
 import discord
 
 from bot.adapters.discord import render
 from bot.adapters.discord.components import view_for
+from bot.adapters.discord.ids import parse_button_id
 from bot.engine.daily.model import ChannelRef
 from bot.engine.errors import ChatPostError
 from bot.engine.reply import Reply
@@ -25,6 +28,8 @@ READY_TIMEOUT: Final = 30.0
 """Seconds a post waits for the client to log in and connect: a catch-up sweep at start-up
 can come before READY. Past it the post fails as transient and the engine retries it."""
 
+HISTORY_LIMIT: Final = 200
+"""How many messages since the claim a look for a post reads (two pages of history)."""
 REPLY_NEEDS_HISTORY: Final = 160002
 """Discord's code when a reply is refused: replying needs Read Message History."""
 THREAD_PERMISSIONS: Final = (
@@ -53,17 +58,54 @@ class DiscordChatAdapter:
         """Told when a reveal falls back for lack of a permission, e.g. to tell the admin."""
         self._told: set[tuple[ChannelRef, str]] = set()
 
-    async def post(self, channel: ChannelRef, reply: Reply) -> str:
-        """Post an embed (with its buttons) in a channel and return the message id."""
+    async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
+        """Post an embed (with its buttons) in a channel and return the message id.
+
+        `key` is sent as the message's nonce, which Discord enforces: a send retried within
+        minutes of one that landed gets that message back instead of a second one.
+        """
         await self._until_ready(channel)
         try:
             target = await self._messageable(channel)
-            sent = await _send(target, reply)
+            sent = await _send(target, reply, nonce=key)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
             raise _post_error(channel, "send", error) from error
         return str(sent.id)
 
-    async def post_reply(self, channel: ChannelRef, message_id: str, reply: Reply) -> str:
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime, under: str | None = None
+    ) -> str | None:
+        """The id of the bot's message with `key` since `since`, or of its reveal under `under`.
+
+        Discord does not return a message's nonce when history is read, so a post is known by
+        its Answer button (whose value is the key) and a reveal by where it went: the bot's
+        message in the thread on the question, or its reply to the question.
+        """
+        await self._until_ready(channel)
+        me = self._client.user
+        try:
+            target = await self._messageable(channel)
+            if under is None:
+                async for message in target.history(limit=HISTORY_LIMIT, after=since):
+                    if message.author == me and key in _button_values(message):
+                        return str(message.id)
+                return None
+            with suppress(discord.NotFound):  # no thread: the reveal went as a reply, or nowhere
+                thread = self._client.get_partial_messageable(int(under))
+                async for message in thread.history(limit=HISTORY_LIMIT, after=since):
+                    if message.author == me:
+                        return str(message.id)
+            async for message in target.history(limit=HISTORY_LIMIT, after=since):
+                reference = message.reference
+                if message.author == me and reference and str(reference.message_id) == under:
+                    return str(message.id)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            raise _post_error(channel, "read the history", error) from error
+        return None
+
+    async def post_reply(
+        self, channel: ChannelRef, message_id: str, reply: Reply, *, key: str | None = None
+    ) -> str:
         """Post in a thread started on `message_id`; where the bot may not, as a reply to it.
 
         Without Read Message History a reply is refused too (160002), so that falls back to a
@@ -74,10 +116,12 @@ class DiscordChatAdapter:
         try:
             target = await self._messageable(channel)
             question = discord.PartialMessage(channel=target, id=int(message_id))  # type: ignore[arg-type]
-            revealed = await self._try_thread(channel, target, question, reply, problems)
+            revealed = await self._try_thread(channel, target, question, reply, problems, key)
             linked = True
             if revealed is None:
-                revealed, linked = await self._reveal_as_reply(target, question, reply, problems)
+                revealed, linked = await self._reveal_as_reply(
+                    target, question, reply, problems, key
+                )
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
             raise _post_error(channel, "reveal", error) from error
         if problems:
@@ -91,6 +135,7 @@ class DiscordChatAdapter:
         question: discord.PartialMessage,
         reply: Reply,
         problems: list[str],
+        key: str | None,
     ) -> str | None:
         """The reveal's id in a thread on the question, or None where no thread can be used."""
         if not isinstance(target, discord.TextChannel):
@@ -100,14 +145,16 @@ class DiscordChatAdapter:
             problems.append(_needs(missing))
             return None
         try:
-            return await self._reveal_in_thread(question, reply)
+            return await self._reveal_in_thread(question, reply, key)
         except discord.Forbidden as error:  # the cache said yes, Discord said no
             problems.append(f"Discord refused to open a thread: {error.text or 'Forbidden'}.")
         except discord.NotFound:  # deleted since it was posted: no thread can start from it
             log.warning("discord reveal in %s: question %s is gone", channel, question.id)
         return None
 
-    async def _reveal_in_thread(self, question: discord.PartialMessage, reply: Reply) -> str:
+    async def _reveal_in_thread(
+        self, question: discord.PartialMessage, reply: Reply, key: str | None
+    ) -> str:
         try:
             thread = await question.create_thread(
                 name=render.cut(reply.title, MAX_THREAD_NAME),
@@ -117,8 +164,9 @@ class DiscordChatAdapter:
             if error.code != THREAD_ALREADY_EXISTS:
                 raise
             # A retried reveal: the thread started from the message has the message's id.
-            return str((await _send(self._client.get_partial_messageable(question.id), reply)).id)
-        return str((await _send(thread, reply)).id)
+            existing = self._client.get_partial_messageable(question.id)
+            return str((await _send(existing, reply, nonce=key)).id)
+        return str((await _send(thread, reply, nonce=key)).id)
 
     async def _reveal_as_reply(
         self,
@@ -126,6 +174,7 @@ class DiscordChatAdapter:
         question: discord.PartialMessage,
         reply: Reply,
         problems: list[str],
+        key: str | None,
     ) -> tuple[str, bool]:
         """The reveal's id as a reply to the question, else as a plain message; and which."""
         embed = render.embed(reply)
@@ -138,6 +187,7 @@ class DiscordChatAdapter:
                     # A deleted question: Discord then posts the reveal without the link.
                     reference=question.to_reference(fail_if_not_exists=False),
                     mention_author=False,
+                    **_nonce(key),
                 )
                 return str(sent.id), True
             except discord.HTTPException as error:
@@ -145,7 +195,8 @@ class DiscordChatAdapter:
                     raise
                 missing = [name for _, name in REPLY_PERMISSIONS]
         problems.append(_needs(missing))
-        sent = await target.send(embed=embed, allowed_mentions=render.ALLOWED_MENTIONS)
+        mentions = render.ALLOWED_MENTIONS
+        sent = await target.send(embed=embed, allowed_mentions=mentions, **_nonce(key))
         return str(sent.id), False
 
     async def _fell_back(self, channel: ChannelRef, fallback: str, problem: str) -> None:
@@ -192,18 +243,33 @@ class DiscordChatAdapter:
         return found
 
 
-async def _send(target: discord.abc.Messageable, reply: Reply) -> discord.Message:
+async def _send(
+    target: discord.abc.Messageable, reply: Reply, *, nonce: str | None = None
+) -> discord.Message:
     view = view_for(reply)
+    embed = render.embed(reply)
+    mentions = render.ALLOWED_MENTIONS
     if view is None:
-        return await target.send(
-            embed=render.embed(reply), allowed_mentions=render.ALLOWED_MENTIONS
-        )
+        return await target.send(embed=embed, allowed_mentions=mentions, **_nonce(nonce))
     try:
-        return await target.send(
-            embed=render.embed(reply), view=view, allowed_mentions=render.ALLOWED_MENTIONS
-        )
+        return await target.send(embed=embed, view=view, allowed_mentions=mentions, **_nonce(nonce))
     finally:
         forget(view)
+
+
+def _nonce(key: str | None) -> dict[str, Any]:
+    """The send arguments for a message key: discord.py then has Discord enforce the nonce."""
+    return {} if key is None else {"nonce": key}
+
+
+def _button_values(message: discord.Message) -> set[str]:
+    """The values of the awsquiz buttons on a message."""
+    values = set()
+    for row in message.components:
+        for child in getattr(row, "children", ()):
+            with suppress(ValueError):
+                values.add(parse_button_id(str(getattr(child, "custom_id", "")))[1])
+    return values
 
 
 def forget(view: discord.ui.View | None) -> None:

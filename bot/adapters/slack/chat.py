@@ -6,8 +6,9 @@ When Slack refuses a post for good, whoever set the daily question up is told in
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any, Final
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,6 +28,13 @@ TRANSIENT_ERRORS: Final = frozenset(
 NOT_IN_CHANNEL: Final = "not_in_channel"
 POST_METHOD: Final = "chat.postMessage"
 JOIN_METHOD: Final = "conversations.join"
+HISTORY_METHOD: Final = "conversations.history"
+REPLIES_METHOD: Final = "conversations.replies"
+POST_EVENT_TYPE: Final = "awsquiz_post"
+"""The message metadata type each daily post and reveal carries, with its key."""
+HISTORY_PAGE: Final = 200
+HISTORY_PAGES: Final = 5
+"""How far back a look for a post goes: a busy channel's thousand messages since the claim."""
 DEAD_TOKEN_ERRORS: Final = frozenset(
     {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 )
@@ -60,13 +68,56 @@ class SlackChatAdapter:
     def __init__(self, client_for: ClientFor) -> None:
         self._client_for = client_for
 
-    async def post(self, channel: ChannelRef, reply: Reply) -> str:
-        """Post in a channel and return the message ts."""
-        return await self._post(channel, reply, thread_ts=None)
+    async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
+        """Post in a channel and return the message ts; `key` goes in the message metadata."""
+        return await self._post(channel, reply, thread_ts=None, key=key)
 
-    async def post_reply(self, channel: ChannelRef, message_id: str, reply: Reply) -> str:
+    async def post_reply(
+        self, channel: ChannelRef, message_id: str, reply: Reply, *, key: str | None = None
+    ) -> str:
         """Post in the thread of `message_id` (a message ts)."""
-        return await self._post(channel, reply, thread_ts=message_id)
+        return await self._post(channel, reply, thread_ts=message_id, key=key)
+
+    async def find_post(
+        self, channel: ChannelRef, key: str, *, since: datetime, under: str | None = None
+    ) -> str | None:
+        """The ts of the message posted with `key` since `since`, from the channel's history
+        (or the thread of `under`), read with its metadata.
+        """
+        client = await self._client_for(channel.workspace)
+        method = HISTORY_METHOD if under is None else REPLIES_METHOD
+        oldest = f"{since.timestamp():.6f}"
+        cursor: str | None = None
+        try:
+            for _ in range(HISTORY_PAGES):
+                if under is None:
+                    page = await client.conversations_history(
+                        channel=channel.channel,
+                        oldest=oldest,
+                        limit=HISTORY_PAGE,
+                        include_all_metadata=True,
+                        cursor=cursor,
+                    )
+                else:
+                    page = await client.conversations_replies(
+                        channel=channel.channel,
+                        ts=under,
+                        oldest=oldest,
+                        limit=HISTORY_PAGE,
+                        include_all_metadata=True,
+                        cursor=cursor,
+                    )
+                for message in page.get("messages") or ():
+                    if _key_of(message) == key:
+                        return str(message["ts"])
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except SlackApiError as error:
+            raise _post_error(channel, error, method) from error
+        looked = HISTORY_PAGES * HISTORY_PAGE
+        log.warning("slack %s: %s not among the last %d messages", channel, key, looked)
+        return None
 
     async def on_daily_post_failed(self, subscription: Subscription, error: ChatPostError) -> None:
         """DM whoever set up the daily question when Slack refused a post or reveal for good.
@@ -104,10 +155,12 @@ class SlackChatAdapter:
                 code_of(dm_error) if isinstance(dm_error, SlackApiError) else dm_error,
             )
 
-    async def _post(self, channel: ChannelRef, reply: Reply, *, thread_ts: str | None) -> str:
+    async def _post(
+        self, channel: ChannelRef, reply: Reply, *, thread_ts: str | None, key: str | None = None
+    ) -> str:
         client = await self._client_for(channel.workspace)
         try:
-            return await self._send(client, channel, reply, thread_ts)
+            return await self._send(client, channel, reply, thread_ts, key)
         except SlackApiError as error:
             if code_of(error) != NOT_IN_CHANNEL:
                 raise _post_error(channel, error, POST_METHOD) from error
@@ -117,14 +170,21 @@ class SlackChatAdapter:
         except SlackApiError as error:
             raise _post_error(channel, error, JOIN_METHOD) from error
         try:
-            return await self._send(client, channel, reply, thread_ts)
+            return await self._send(client, channel, reply, thread_ts, key)
         except SlackApiError as error:
             raise _post_error(channel, error, POST_METHOD) from error
 
     @staticmethod
     async def _send(
-        client: AsyncWebClient, channel: ChannelRef, reply: Reply, thread_ts: str | None
+        client: AsyncWebClient,
+        channel: ChannelRef,
+        reply: Reply,
+        thread_ts: str | None,
+        key: str | None = None,
     ) -> str:
+        metadata = None
+        if key is not None:
+            metadata = {"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}}
         response = await client.chat_postMessage(
             channel=channel.channel,
             text=render.fallback_text(reply),
@@ -132,8 +192,17 @@ class SlackChatAdapter:
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
+            metadata=metadata,
         )
         return str(response["ts"])
+
+
+def _key_of(message: Mapping[str, Any]) -> object:
+    """The key in a message's awsquiz metadata, if it has any."""
+    metadata = message.get("metadata") or {}
+    if metadata.get("event_type") != POST_EVENT_TYPE:
+        return None
+    return (metadata.get("event_payload") or {}).get("key")
 
 
 def _post_error(channel: ChannelRef, error: SlackApiError, method: str) -> ChatPostError:

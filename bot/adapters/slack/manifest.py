@@ -23,6 +23,10 @@ BOT_SCOPES: Final = (
     "channels:join",
     "channels:read",
     "groups:read",
+    # Read only to look for a daily post a killed process may have sent (its metadata key),
+    # before taking its claim over: nothing twice.
+    "channels:history",
+    "groups:history",
 )
 # app_uninstalled and tokens_revoked: a workspace that removes the app stops its daily posts.
 BOT_EVENTS: Final = ("app_home_opened", "message.im", "app_uninstalled", "tokens_revoked")

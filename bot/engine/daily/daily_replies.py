@@ -16,6 +16,18 @@ from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
 
 RANKING_SIZE: Final = 10
 DAILY_ACTION_PREFIX: Final = "daily:"
+REVEAL_KEY_PREFIX: Final = "reveal:"
+
+
+def post_key(post_id: int) -> str:
+    """The key a daily post is sent with, also its Answer button's value: a platform that
+    keeps no key with a message finds the post again by its button."""
+    return f"{DAILY_ACTION_PREFIX}{post_id}"
+
+
+def reveal_key(post_id: int) -> str:
+    """The key a daily post's reveal is sent with."""
+    return f"{REVEAL_KEY_PREFIX}{post_id}"
 
 
 def when(instant: datetime, zone: str) -> str:
@@ -78,7 +90,7 @@ def question(catalog: Catalog, item: Question, post: DailyPost, zone: str) -> Re
             Field("Answer privately", "Press Answer; only you see your grade."),
             Field("Answers close", when(post.closes_at, zone)),
         ),
-        actions=(Action(ActionKind.ANSWER, "Answer", f"{DAILY_ACTION_PREFIX}{post.id}"),),
+        actions=(Action(ActionKind.ANSWER, "Answer", post_key(post.id)),),
         ephemeral=False,
         question_id=item.id,
     )

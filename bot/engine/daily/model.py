@@ -70,6 +70,13 @@ class DailyPost:
     posted_at: datetime | None = None
     revealed_at: datetime | None = None
     error: str | None = None
+    first_claimed_at: datetime | None = None
+    claimer: str | None = None
+
+    @property
+    def taken_over(self) -> bool:
+        """Whether an earlier claimer had it: its post may have reached the platform."""
+        return self.first_claimed_at is not None and self.claimed_at > self.first_claimed_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,7 @@ DEFAULT_LEASE: Final = timedelta(minutes=5)
 LEASE_RENEWALS: Final = 3
 """A sender renews its lease this many times per lease length, well before it runs out."""
 DEFAULT_CONCURRENCY: Final = 50
+DEFAULT_INSTANCE: Final = "awsquiz"
 PASSING_SCORE: Final = 50
 STREAK_LOOKBACK: Final = 400
 
@@ -76,6 +78,9 @@ class DailyConfig:
     lease: timedelta = DEFAULT_LEASE
     concurrency: int = DEFAULT_CONCURRENCY
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    instance: str = DEFAULT_INSTANCE
+    """This process's stable name (its host, by default): what a restart left claimed under
+    it was its own, and is taken over at once rather than when the lease runs out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,8 @@ class DailyService:
         self.post_listeners: list[PostListener] = []
         self.failure_listeners: list[FailureListener] = []
         """How an adapter learns a post failed for good, e.g. to tell who set it up."""
+        self.claimer = f"{self.config.instance}/{secrets.token_hex(6)}"
+        """Who claims for this run: the instance's name and an id of its own."""
         self._limit = asyncio.Semaphore(self.config.concurrency)
         self._pools: dict[tuple[tuple[str, ...], Difficulty | None], tuple[Question, ...]] = {}
 
@@ -254,28 +261,53 @@ class DailyService:
 
     async def recover_stale_claims(self) -> int:
         """Finish posts whose claimer died between claiming and posting; return how many."""
-        now = self.clock.now()
         recovered = 0
-        for stale in await self.store.stale_claims(now):
-            subscription = await self.store.subscription(stale.channel)
-            if subscription is None or stale.channel.platform not in self.adapters:
-                continue
-            post = await self.store.claim_post(
-                stale.channel,
-                stale.local_date,
-                stale.question_id,
-                stale.closes_at,
-                now,
-                self.config.lease,
-            )
-            if post is None:
-                continue
-            if post.closes_at <= now:  # nobody could answer it any more: do not post it late
-                await self.store.mark_failed(post.id, "answers closed before it was posted", now)
-                log.error("daily %s: gave up on %s, its answers closed", post.channel, post.id)
-                continue
-            recovered += await self._deliver(post, subscription) is Outcome.POSTED
+        for stale in await self.store.stale_claims(self.clock.now()):
+            recovered += await self._recover(stale, take_from=None)
         return recovered
+
+    async def recover_own_claims(self) -> int:
+        """At start-up, take over at once what an earlier run of this instance left claimed or
+        revealing (it was killed); return how many posts and reveals were finished.
+        """
+        recovered = 0
+        for held in await self.store.claims_of(self.config.instance):
+            if held.claimer == self.claimer or held.channel.platform not in self.adapters:
+                continue
+            if held.state is PostState.CLAIMED:
+                recovered += await self._recover(held, take_from=held.claimer)
+                continue
+            now = self.clock.now()
+            lease = self.config.lease
+            taken = await self.store.claim_reveal(
+                held.id, now, lease, claimer=self.claimer, take_from=held.claimer
+            )
+            recovered += taken and await self._reveal(held)
+        return recovered
+
+    async def _recover(self, stale: DailyPost, *, take_from: str | None) -> bool:
+        """Take a dead claimer's claim over and finish its post; whether it is posted now."""
+        subscription = await self.store.subscription(stale.channel)
+        if subscription is None or stale.channel.platform not in self.adapters:
+            return False
+        now = self.clock.now()
+        post = await self.store.claim_post(
+            stale.channel,
+            stale.local_date,
+            stale.question_id,
+            stale.closes_at,
+            now,
+            self.config.lease,
+            claimer=self.claimer,
+            take_from=take_from,
+        )
+        if post is None:
+            return False
+        if post.closes_at <= now:  # nobody could answer it any more: do not post it late
+            await self.store.mark_failed(post.id, "answers closed before it was posted", now)
+            log.error("daily %s: gave up on %s, its answers closed", post.channel, post.id)
+            return False
+        return await self._deliver(post, subscription) is Outcome.POSTED
 
     async def _post_slot(
         self, subscription: Subscription, day: date, scheduled: datetime, now: datetime
@@ -296,6 +328,7 @@ class DailyService:
                 now,
                 self.config.lease,
                 shared=self.config.shared_question,
+                claimer=self.claimer,
             )
             if post is None:
                 return Outcome.ALREADY_CLAIMED
@@ -310,11 +343,14 @@ class DailyService:
             log.error("daily %s: question %s is no longer loaded", post.channel, post.question_id)
             return Outcome.FAILED
         reply = daily_replies.question(self.catalog, item, post, subscription.timezone)
+        key = daily_replies.post_key(post.id)
         try:
             async with self._holding(post):
-                message_id = await send_with_retry(
-                    lambda: adapter.post(post.channel, reply), self.config.retry
-                )
+                message_id = await self._already_sent(post, key, under=None)
+                if message_id is None:
+                    message_id = await send_with_retry(
+                        lambda: adapter.post(post.channel, reply, key=key), self.config.retry
+                    )
         except ChatPostError as error:
             if error.transient:
                 # The platform is down or busy past our retries: the claim's lease runs out and
@@ -330,6 +366,31 @@ class DailyService:
         for listener in self.post_listeners:
             await listener(posted)
         return Outcome.POSTED
+
+    async def _already_sent(self, post: DailyPost, key: str, *, under: str | None) -> str | None:
+        """After a takeover, the message the dead claimer sent with `key`, if it got that far.
+
+        The earlier claimer may have been killed after the platform took its message and
+        before the store heard of it: posting again would post twice. Where the platform
+        cannot be asked (a scope or permission missing), posting again is the lesser harm.
+        """
+        taken_over = post.taken_over if under is None else post.state is PostState.REVEALING
+        if not taken_over:
+            return None
+        since = post.first_claimed_at or post.claimed_at
+        if under is not None and post.posted_at is not None:
+            since = post.posted_at
+        adapter = self.adapters[post.channel.platform]
+        try:
+            found = await adapter.find_post(post.channel, key, since=since, under=under)
+        except ChatPostError as error:
+            if error.transient:
+                raise
+            log.warning("daily %s: cannot tell whether %s was sent: %s", post.channel, key, error)
+            return None
+        if found is not None:
+            log.info("daily %s: %s was sent before its claimer stopped", post.channel, key)
+        return found
 
     @asynccontextmanager
     async def _holding(self, post: DailyPost) -> AsyncIterator[None]:
@@ -457,7 +518,8 @@ class DailyService:
             # A process without this platform leaves the post to one that has it.
             if post.channel.platform not in self.adapters:
                 continue
-            if not await self.store.claim_reveal(post.id, now, self.config.lease):
+            lease = self.config.lease
+            if not await self.store.claim_reveal(post.id, now, lease, claimer=self.claimer):
                 continue
             revealed += await self._reveal(post)
         return revealed
@@ -470,10 +532,13 @@ class DailyService:
         results = await self.store.daily_results(post.id)
         reply = daily_replies.reveal(item, self.quiz.concepts(item), results)
         message_id = post.message_id
+        key = daily_replies.reveal_key(post.id)
         try:
-            await send_with_retry(
-                lambda: adapter.post_reply(post.channel, message_id, reply), self.config.retry
-            )
+            if await self._already_sent(post, key, under=message_id) is None:
+                await send_with_retry(
+                    lambda: adapter.post_reply(post.channel, message_id, reply, key=key),
+                    self.config.retry,
+                )
         except ChatPostError as error:
             if error.transient:
                 # Left `revealing`: once its lease runs out the next sweep tries again.
