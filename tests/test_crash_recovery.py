@@ -10,6 +10,7 @@ without waiting out the 5-minute lease.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -23,10 +24,14 @@ from pathlib import Path
 import pytest
 from doubles.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SlackDouble
 from helpers import eventually
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.slack.app import web_client
+from bot.adapters.slack.chat import SlackChatAdapter
 from bot.app import open_services
 from bot.engine.daily.model import ChannelRef, PostState
 from bot.engine.model import UserRef
+from bot.engine.reply import Reply
 from bot.settings import load_settings
 from storage import open_store
 
@@ -176,3 +181,34 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+async def test_the_slack_adapter_finds_a_post_and_its_reveal_by_their_keys(
+    double: SlackDouble,
+) -> None:
+    client = web_client(BOT_TOKEN, double.api_url)
+
+    async def the_workspace(_: str) -> AsyncWebClient:
+        return client
+
+    adapter = SlackChatAdapter(the_workspace)
+    room = ROOMS[0]
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    question = await adapter.post(room, Reply(title="Today's question", text="Why?"), key="daily:7")
+    await adapter.post(room, Reply(title="Small talk", text="Hi"))  # no key: not a match
+
+    assert await adapter.find_post(room, "daily:7", since=since) == question
+    assert await adapter.find_post(room, "daily:8", since=since) is None
+    assert await adapter.find_post(room, "daily:7", since=datetime.now(UTC)) is None
+    assert await adapter.find_post(room, "reveal:7", since=since, under=question) is None
+
+    reveal = Reply(title="Yesterday's question: the answer", text="Because.")
+    revealed = await adapter.post_reply(room, question, reveal, key="reveal:7")
+
+    assert await adapter.find_post(room, "reveal:7", since=since, under=question) == revealed
+    (posted, *_) = double.calls_to("chat.postMessage")
+    metadata = posted.params["metadata"]
+    assert (json.loads(metadata) if isinstance(metadata, str) else metadata) == {
+        "event_type": "awsquiz_post",
+        "event_payload": {"key": "daily:7"},
+    }
