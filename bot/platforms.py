@@ -16,6 +16,7 @@ from bot.engine.errors import SettingsError
 from bot.engine.ports import ChatAdapter
 from bot.settings import Settings
 from storage import SqlStore
+from storage.database import for_writes
 from storage.tables import SLACK_BOTS_TABLE, SLACK_INSTALLATIONS_TABLE, SLACK_OAUTH_STATES_TABLE
 
 if TYPE_CHECKING:  # the platforms' libraries load only when the platform is configured
@@ -125,7 +126,9 @@ def slack_installations(mode: SlackMode, store: SqlStore) -> InstallationStores 
         bots=SLACK_BOTS_TABLE,
         states=SLACK_OAUTH_STATES_TABLE,
     )
-    return InstallationStores.on(store.engine, mode.oauth, tables)
+    # Installation look-ups (one per request) stay on the plain engine: reads must not queue
+    # behind writers; saves happen once per install.
+    return InstallationStores.on(store.engine, mode.oauth, tables, writes=for_writes(store.engine))
 
 
 def slack_app(

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.engine.model import Attempt, Difficulty, NewAttempt, Source, UserRef, Verdict
-from storage.database import read_then_write
+from storage.database import for_writes
 from storage.dialect import upsert_insert
 from storage.tables import AttemptRow, UserRow
 
@@ -23,25 +23,24 @@ class SqlStoreBase:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Reads begin deferred (in WAL mode they never wait); writes begin by taking SQLite's
+        # write lock, whatever they run first (see database.for_writes).
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._read_then_write_sessions = async_sessionmaker(
-            read_then_write(engine), expire_on_commit=False
-        )
+        self._write_sessions = async_sessionmaker(for_writes(engine), expire_on_commit=False)
+        self._user_keys_cache: dict[tuple[str, str, str], int] = {}
         # SQLite has one writer at a time and its busy handler polls with growing sleeps, so
         # this process's writers queue here instead; PostgreSQL writers run concurrently.
-        self._user_keys_cache: dict[tuple[str, str, str], int] = {}
         sqlite = engine.dialect.name == "sqlite"
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if sqlite else None
 
     @asynccontextmanager
-    async def _write(self, *, read_first: bool = False) -> AsyncIterator[AsyncSession]:
-        """A write transaction; `read_first` when it reads before it writes (see database.py)."""
-        factory = self._read_then_write_sessions if read_first else self._sessions
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction, which on SQLite holds the write lock from its first statement."""
         if self._write_lock is None:
-            async with factory.begin() as session:
+            async with self._write_sessions.begin() as session:
                 yield session
             return
-        async with self._write_lock, factory.begin() as session:
+        async with self._write_lock, self._write_sessions.begin() as session:
             yield session
 
     @property
@@ -132,10 +131,8 @@ class SqlStoreBase:
         """Return the user's primary key, creating the row on first sight."""
         # INSERT ... ON CONFLICT DO NOTHING then SELECT: two first answers at once both
         # succeed, where a SELECT-then-INSERT would let the slower one hit the unique key.
-        # It is also the first statement of every write, so SQLite takes its write lock
-        # here and the transaction never has to upgrade a read snapshot (which fails at once
-        # instead of waiting). The price on PostgreSQL: each call consumes a users.id
-        # sequence value even when the row exists, leaving harmless gaps.
+        # The price on PostgreSQL: each call consumes a users.id sequence value even when the
+        # row exists, leaving harmless gaps.
         await session.execute(
             upsert_insert(self._engine, UserRow)
             .values(

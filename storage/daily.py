@@ -223,7 +223,7 @@ class SqlDailyStore(SqlStoreBase):
             )
             .order_by(DailyPostRow.channel)
         )
-        async with self._write(read_first=True) as session:
+        async with self._write() as session:
             history: dict[ChannelRef, list[str]] = defaultdict(list)
             for row in await session.execute(history_query):
                 history[ChannelRef(row.platform, row.workspace, row.channel)].append(

@@ -20,8 +20,9 @@ from storage.tables import SLACK_SDK_TABLES
 SETTING_NAME: Final = "DATABASE_URL"
 APP_NAME: Final = "awsquiz"
 DATABASE_FILE_NAME: Final = "awsquiz.db"
-# How long a SQLite writer waits for the write lock before failing: with many coroutines
-# answering at once, writers queue behind each other rather than erroring.
+# How long a SQLite writer waits for the write lock before failing: with several processes
+# (the bot, terminal sessions) answering on one file, writers queue behind each other rather
+# than erroring.
 SQLITE_BUSY_TIMEOUT_MS: Final = 15_000
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY: Final = 0x61777371  # "awsq": serialises concurrent start-ups on PostgreSQL
@@ -31,7 +32,7 @@ URL_EXAMPLES: Final = "sqlite:///path/to/awsquiz.db or postgresql://user:passwor
 
 
 SQLITE_IMMEDIATE: Final = "awsquiz_sqlite_immediate"
-"""Execution option: begin SQLite transactions with BEGIN IMMEDIATE."""
+"""Execution option: begin SQLite transactions with BEGIN IMMEDIATE (see `for_writes`)."""
 
 
 def default_database_url() -> str:
@@ -100,28 +101,31 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        # WAL lets readers work while one writer writes; the busy timeout makes writers queue
-        # instead of failing at once; SQLite leaves foreign keys off unless asked per connection.
-        # In WAL mode, synchronous=NORMAL is still corruption-safe and skips an fsync per commit
-        # (a power cut may lose the last commits, never the database).
+        # The busy timeout comes first: switching a new file to WAL takes a lock too, and
+        # processes starting together on one file must wait for it, not fail.
+        # WAL lets readers work while one writer writes; SQLite leaves foreign keys off unless
+        # asked per connection. In WAL mode, synchronous=NORMAL is still corruption-safe and
+        # skips an fsync per commit (a power cut may lose the last commits, never the database).
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
 
 
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    # A deferred transaction that reads and then writes fails at once ("database is locked")
-    # if another writer committed in between; such transactions ask to BEGIN IMMEDIATE.
+    # A deferred BEGIN takes no lock; a transaction that read first must then upgrade its read
+    # snapshot to the write lock, and SQLite refuses that at once ("database is locked", no
+    # busy wait) whenever another connection writes. BEGIN IMMEDIATE waits for the write lock
+    # up front, under the busy timeout. Reads stay deferred: in WAL mode they never wait.
     immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def read_then_write(engine: AsyncEngine) -> AsyncEngine:
-    """The engine for transactions that read before they write: they take the write lock first
-    on SQLite (PostgreSQL ignores the option).
+def for_writes(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for write transactions: on SQLite they take the write lock when they begin,
+    so they wait their turn behind other processes' writers (PostgreSQL ignores the option).
     """
     return engine.execution_options(**{SQLITE_IMMEDIATE: True})
 
@@ -151,8 +155,13 @@ async def upgrade(url: str) -> None:
 
 
 async def upgrade_engine(engine: AsyncEngine) -> None:
-    """Migrate the database behind `engine` to the newest schema, in one transaction."""
-    async with engine.begin() as connection:
+    """Migrate the database behind `engine` to the newest schema, in one transaction.
+
+    Processes starting together on one database migrate it one at a time: each holds the
+    write lock (SQLite) or an advisory lock (PostgreSQL) from the moment it reads the schema
+    version, so the later ones find it up to date and change nothing.
+    """
+    async with for_writes(engine).begin() as connection:
         await connection.run_sync(_upgrade_to_head)
 
 

@@ -8,7 +8,7 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
-from storage.database import create_engine, default_database_url, described_by_base
+from storage.database import create_engine, default_database_url, described_by_base, for_writes
 from storage.tables import Base
 
 target_metadata = Base.metadata
@@ -36,7 +36,9 @@ def _run_on(connection: Connection) -> None:
 async def _run_on_own_engine() -> None:
     engine = create_engine(_database_url())
     try:
-        async with engine.begin() as connection:
+        # Like the application's upgrade: the write lock from the start, so that concurrent
+        # upgrades of one SQLite file run one after another instead of failing.
+        async with for_writes(engine).begin() as connection:
             await connection.run_sync(_run_on)
     finally:
         await engine.dispose()

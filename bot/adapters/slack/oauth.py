@@ -56,8 +56,19 @@ class InstallationStores:
     states: AsyncSQLAlchemyOAuthStateStore
 
     @classmethod
-    def on(cls, engine: AsyncEngine, oauth: SlackOAuth, tables: InstallationTables) -> Self:
-        """The stores on `engine`; installation rows are scoped by our client id."""
+    def on(
+        cls,
+        engine: AsyncEngine,
+        oauth: SlackOAuth,
+        tables: InstallationTables,
+        *,
+        writes: AsyncEngine | None = None,
+    ) -> Self:
+        """The stores on `engine`; installation rows are scoped by our client id.
+
+        `writes`, if given, is the engine for the state store, whose every transaction reads
+        then writes (on SQLite it must take the write lock up front, beside other processes).
+        """
         return cls(
             installations=AsyncSQLAlchemyInstallationStore(
                 client_id=oauth.client_id,
@@ -67,7 +78,7 @@ class InstallationStores:
             ),
             states=AsyncSQLAlchemyOAuthStateStore(
                 expiration_seconds=STATE_EXPIRATION_SECONDS,
-                engine=engine,
+                engine=writes or engine,
                 table_name=tables.states,
             ),
         )
