@@ -3,6 +3,13 @@
 Libraries log at DEBUG what they send and receive: slack_sdk logs OAuth responses that carry
 bot tokens, database drivers log statement parameters. Every log record is redacted as it is
 made, so no handler (the console, a file, pytest's capture) ever sees a secret.
+
+Some secrets live in URLs, and only for minutes, but anyone holding one may post as the bot
+until then: a Discord interaction's token (in `/webhooks/{application id}/{token}` and
+`/interactions/{id}/{token}/callback`, and in the gateway's INTERACTION_CREATE payload) and
+a Slack response_url (`https://hooks.slack.com/commands/{team}/{id}/{secret}`, and
+`/actions/...` for buttons). Those are redacted by shape, keeping the rest of the URL readable:
+`/webhooks/123/[redacted]/messages/@original`.
 """
 
 from __future__ import annotations
@@ -22,15 +29,32 @@ TOKEN_PATTERN: Final = re.compile(
     r"|xapp-[A-Za-z0-9-]{6,}"  # Slack app-level tokens
     r"|[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}"  # Discord bot tokens
 )
+_URL_SEGMENT: Final = r"[^/?#\s'\"\\<>()\[\]{},;]+"
+"""One path segment as it appears in a log line: up to the next delimiter of URL or repr."""
+SECRET_IN_URL: Final = re.compile(
+    r"(?P<kept>"
+    r"/webhooks/\d+/"  # Discord: a webhook's or an interaction's follow-ups
+    r"|/interactions/\d+/"  # Discord: an interaction's response (then /callback)
+    rf"|/(?:commands|actions)/{_URL_SEGMENT}/\d+/"  # Slack: a response_url, past the team
+    rf"){_URL_SEGMENT}"
+)
+SECRET_FIELD: Final = re.compile(
+    r"""(?P<kept>(?P<q>['"])token(?P=q):\s*(?P<v>['"]))[^'"\\]+(?P=v)"""
+)
+"""A `token` field of a logged payload (dict or JSON): a Discord interaction's token, Slack's
+(deprecated) verification token."""
 
 RecordFactory = Callable[..., logging.LogRecord]
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace every given secret and every token-shaped string in `text`."""
+    """Replace every given secret, every token-shaped string and every secret part of a URL
+    or a payload's token field in `text`."""
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    return TOKEN_PATTERN.sub(REDACTED, text)
+    text = TOKEN_PATTERN.sub(REDACTED, text)
+    text = SECRET_IN_URL.sub(rf"\g<kept>{REDACTED}", text)
+    return SECRET_FIELD.sub(rf"\g<kept>{REDACTED}\g<v>", text)
 
 
 class LogRedaction:

@@ -1,4 +1,5 @@
-"""Where discord.py hands an interaction to awsquiz: an unexpected failure still gets an answer.
+"""Where discord.py hands an interaction to awsquiz: an unexpected failure, or a button that
+no longer works, still gets an answer.
 
 Refusals the engine means (AwsquizError) are replies already; anything else would leave the
 member with "The application did not respond", or "thinking…" for ever after a defer.
@@ -13,7 +14,9 @@ from typing import Any, Final
 import discord
 
 from bot.adapters.discord import render
+from bot.adapters.discord.texts import STALE_BUTTON
 from bot.engine import quiz_replies
+from bot.engine.reply import Reply
 
 UNEXPECTED: Final = (
     "Something went wrong on my side, and it has been logged. Please try again in a moment."
@@ -25,8 +28,7 @@ log = logging.getLogger(__name__)
 async def answer_unexpected(interaction: discord.Interaction[Any], error: BaseException) -> None:
     """Log an unexpected failure with its traceback and tell the member privately.
 
-    The interaction response when it is still unused, else a follow-up (which also ends a
-    defer's "thinking…"). An autocomplete can only be answered with choices, so it is logged.
+    An autocomplete can only be answered with choices, so it is only logged.
     """
     log.error(
         "discord %s by user %s in channel %s failed",
@@ -37,7 +39,20 @@ async def answer_unexpected(interaction: discord.Interaction[Any], error: BaseEx
     )
     if interaction.type is discord.InteractionType.autocomplete:
         return
-    embed = render.embed(quiz_replies.error(UNEXPECTED))
+    await _tell_privately(interaction, quiz_replies.error(UNEXPECTED))
+
+
+async def refuse_stale(interaction: discord.Interaction[Any]) -> None:
+    """Tell the member privately that the button they pressed (or the form they sent) no
+    longer works: an older bot's, or one whose custom_id was made up."""
+    log.info("discord: stale %s from user %s", describe(interaction), interaction.user.id)
+    await _tell_privately(interaction, quiz_replies.error(STALE_BUTTON))
+
+
+async def _tell_privately(interaction: discord.Interaction[Any], reply: Reply) -> None:
+    """The interaction response when it is still unused, else a follow-up (which also ends a
+    defer's "thinking…")."""
+    embed = render.embed(reply)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(

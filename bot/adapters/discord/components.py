@@ -2,19 +2,23 @@
 
 Both are routed by custom_id alone, never by an object held in memory, so a button pressed or
 a modal submitted after a restart (or on another process) reaches the handler all the same.
+A custom_id of ours that routes nowhere, or a value that names nothing (an older bot's
+buttons, or made-up ones), is answered with `STALE_BUTTON`, never left to fail.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Final, Protocol, Self
 
 import discord
 
 from bot.adapters.discord import ids
-from bot.adapters.discord.boundary import answer_unexpected
+from bot.adapters.discord.boundary import answer_unexpected, refuse_stale
 from bot.adapters.discord.render import cut
+from bot.engine.daily.daily_replies import DAILY_ACTION_PREFIX
+from bot.engine.errors import AwsquizError
 from bot.engine.reply import ActionKind, Reply
 
 MAX_BUTTONS: Final = 25
@@ -26,9 +30,17 @@ MAX_PLACEHOLDER: Final = 100
 MAX_TEXT_INPUT: Final = 4000
 """Discord's ceiling for a text input's max_length."""
 
+MAX_POST_ID_DIGITS: Final = 18
+"""A daily post id fits a 64-bit integer column; a longer one is made up."""
+
 MODAL_TITLE: Final = "Your answer"
 ANSWER_LABEL: Final = "Your answer"
+DEFAULT_PLACEHOLDER: Final = "Type your answer"
 NOT_READY: Final = "The bot is still starting up. Please try again in a moment."
+
+OUR_PREFIX: Final = f"{ids.NAMESPACE}{ids.SEPARATOR}"
+STALE_PATTERN: Final = re.compile(rf"(?!{ids.BUTTON_TEMPLATE}\Z){re.escape(OUR_PREFIX)}(?s:.*)")
+"""Every custom_id of ours that no ActionButton claims (discord.py full-matches it)."""
 
 BUTTON_STYLE: Final = {
     ActionKind.ANSWER: discord.ButtonStyle.primary,
@@ -37,6 +49,8 @@ BUTTON_STYLE: Final = {
 """Styles that stand out; every other action is secondary."""
 
 _WHITESPACE = re.compile(r"\s+")
+_ESCAPE = re.compile(r"\\(.)")
+"""A markdown escape in a posted embed, undone for the modal's plain-text placeholder."""
 
 
 class ButtonHandler(Protocol):
@@ -106,10 +120,36 @@ class ActionButton(
             await answer_unexpected(interaction, error)
 
 
+class StaleComponent(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=STALE_PATTERN
+):
+    """A component of ours that no handler reads (an action kind that is gone, a value that
+    cannot be one): pressing it says so, privately."""
+
+    def __init__(self, custom_id: str) -> None:
+        super().__init__(discord.ui.Button(custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> Self:
+        """Stand in for the pressed component, whatever it was."""
+        return cls(match.string)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Tell the member the button no longer works."""
+        await refuse_stale(interaction)
+
+
 def install(client: discord.Client, handler: ButtonHandler) -> None:
-    """Route presses of every awsquiz button, also on messages sent before a restart, to handler."""
+    """Route presses of every awsquiz button, also on messages sent before a restart, to handler;
+    a press of a component of ours that routes nowhere is answered as stale."""
     ActionButton.handler = handler
-    client.add_dynamic_items(ActionButton)
+    client.add_dynamic_items(ActionButton, StaleComponent)
 
 
 def view_for(reply: Reply) -> discord.ui.View | None:
@@ -177,9 +217,13 @@ async def submit_answer(
     if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
         return False
     data: Mapping[str, Any] = interaction.data
-    value = ids.parse_modal_id(str(data.get("custom_id", "")))
+    custom_id = str(data.get("custom_id", ""))
+    value = ids.parse_modal_id(custom_id)
     if value is None:
-        return False
+        if not custom_id.startswith(OUR_PREFIX):
+            return False
+        await refuse_stale(interaction)  # a form of ours, but not one this bot still reads
+        return True
     if handler is None:
         await interaction.response.send_message(NOT_READY, ephemeral=True)
         return True
@@ -204,3 +248,33 @@ def answer_text(data: Mapping[str, Any]) -> str:
         if "component" in component:
             pending.append(component["component"])
     return ""
+
+
+def answer_placeholder(
+    interaction: discord.Interaction[Any], value: str, prompt_of: Callable[[str], str]
+) -> str | None:
+    """The answer modal's placeholder for an Answer button's value, without a database call:
+    the question's wording (`prompt_of`, the catalog), or the daily post's embed. None when the
+    value names no question: gone from the packs, or made up."""
+    if value.startswith(DAILY_ACTION_PREFIX):
+        if post_id_of(value) is None:
+            return None
+        embeds = interaction.message.embeds if interaction.message else []
+        if embeds and embeds[0].description:
+            return _ESCAPE.sub(r"\1", embeds[0].description)
+        return DEFAULT_PLACEHOLDER
+    try:
+        return prompt_of(value)
+    except AwsquizError:
+        return None
+
+
+def post_id_of(value: str) -> int | None:
+    """The daily post id an Answer button's value carries; None for any other value."""
+    if not value.startswith(DAILY_ACTION_PREFIX):
+        return None
+    digits = value.removeprefix(DAILY_ACTION_PREFIX)
+    # isdigit() alone accepts '²' and other digits int() refuses.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_POST_ID_DIGITS:
+        return None
+    return int(digits)

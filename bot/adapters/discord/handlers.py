@@ -15,7 +15,7 @@ import discord
 
 from bot.adapters.discord.channels import DiscordChannels, ManageServer
 from bot.adapters.discord.chat import PLATFORM, DiscordChatAdapter
-from bot.adapters.discord.components import open_answer_modal
+from bot.adapters.discord.components import answer_placeholder, open_answer_modal, post_id_of
 from bot.adapters.discord.delivery import post, post_or_raise, send_private
 from bot.adapters.discord.scopes import daily_channel, user_ref, where_of
 from bot.adapters.discord.texts import (
@@ -24,19 +24,15 @@ from bot.adapters.discord.texts import (
     HELP_TEXT,
     LEADERBOARD_GUILD_ONLY,
     OTHERS_STATS_GUILD_ONLY,
+    STALE_BUTTON,
 )
 from bot.engine import quiz_replies
 from bot.engine.daily.daily_replies import DAILY_ACTION_PREFIX
-from bot.engine.errors import AwsquizError
 from bot.engine.model import UserRef
 from bot.engine.quiz import MAX_ANSWER_CHARS
 from bot.engine.reply import ActionKind, Reply, Tone
 from bot.engine.tutor import InterviewChange, Turn, Tutor
 
-DEFAULT_PLACEHOLDER: Final = "Type your answer"
-
-_ESCAPE = re.compile(r"\\(.)")
-"""A markdown escape in a posted embed, undone for the modal's plain-text placeholder."""
 TOPIC_SEPARATOR: Final = re.compile(r"[,;]")
 """How the interview command's topics option separates topics (autocomplete agrees)."""
 
@@ -202,7 +198,10 @@ class DiscordHandlers:
     ) -> None:
         """A pressed button; Answer opens the modal at once (a modal cannot follow a defer)."""
         if action is ActionKind.ANSWER:
-            prompt = self._placeholder(interaction, value)
+            prompt = answer_placeholder(interaction, value, self.tutor.prompt)
+            if prompt is None:  # a question gone from the packs, or a made-up value
+                await send_private(interaction, [quiz_replies.error(STALE_BUTTON)])
+                return
             await open_answer_modal(interaction, value, prompt, self.options.max_answer_chars)
         elif action is ActionKind.HINT:
             await self.hint(interaction)
@@ -224,11 +223,11 @@ class DiscordHandlers:
         user, where = user_ref(interaction), where_of(interaction)
 
         async def run() -> Turn:
-            if value.startswith(DAILY_ACTION_PREFIX):
-                digits = value.removeprefix(DAILY_ACTION_PREFIX)
-                if not digits.isdigit():  # a forged value
-                    return Turn((quiz_replies.error("That daily question no longer exists."),))
-                return await self.tutor.daily_answer(user, int(digits), text)
+            post_id = post_id_of(value)
+            if post_id is not None:
+                return await self.tutor.daily_answer(user, post_id, text)
+            if value.startswith(DAILY_ACTION_PREFIX):  # made up: no post id
+                return Turn((quiz_replies.error(STALE_BUTTON),))
             return await self.tutor.answer(user, text, where=where, question_id=value or None)
 
         await self._answer(interaction, run)
@@ -266,18 +265,6 @@ class DiscordHandlers:
                 await self.tutor.cancel_interview(user)
             return Turn((quiz_replies.error(DMS_CLOSED),))
         return Turn(turn.replies)
-
-    def _placeholder(self, interaction: discord.Interaction[Any], value: str) -> str:
-        """The modal's placeholder without a database call: the catalog, or the posted embed."""
-        if not value.startswith(DAILY_ACTION_PREFIX):
-            try:
-                return self.tutor.prompt(value)
-            except AwsquizError:
-                return DEFAULT_PLACEHOLDER
-        embeds = interaction.message.embeds if interaction.message else []
-        if embeds and embeds[0].description:
-            return _ESCAPE.sub(r"\1", embeds[0].description)
-        return DEFAULT_PLACEHOLDER
 
     @staticmethod
     async def _refused_outside_a_server(interaction: discord.Interaction[Any]) -> bool:

@@ -25,6 +25,8 @@ NEEDS_MANAGE_SERVER: Final = (
     "Only members with the Manage Server permission can change the daily question. "
     "Ask one of them, or use /awsquiz daily status to see the schedule."
 )
+STALE_BUTTON: Final = "This button is no longer valid."
+"""For a button or form of ours that no longer works: an older bot's, or made up."""
 GUILD_ONLY: Final = "The daily question is for server channels, not direct messages."
 LEADERBOARD_GUILD_ONLY: Final = (
     "A leaderboard ranks the members of a server: run /awsquiz leaderboard in a server channel."

@@ -1,13 +1,16 @@
-"""`/awsquiz` subcommands, parsed by `commands`, as Tutor calls."""
+"""Slack input as Tutor calls: `/awsquiz` subcommands (parsed by `commands`), and the
+question an Answer button carries."""
 
 from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import commands
-from bot.adapters.slack.ids import PLATFORM
+from bot.adapters.slack.ids import DAILY_VALUE_PREFIX, PLATFORM
 from bot.adapters.slack.members import DM_PREFIX, SlackChannels, SlackMembers
+from bot.adapters.slack.payloads import STALE_BUTTON, post_id_of
 from bot.engine.daily.model import ChannelRef
+from bot.engine.errors import InvalidOptionError, UnknownQuestionError
 from bot.engine.model import UserRef
 from bot.engine.reply import Reply, Tone
 from bot.engine.tutor import Turn, Tutor, Where
@@ -64,3 +67,20 @@ async def run_command(
 def help_reply(unknown: str | None) -> Reply:
     prefix = f"I don't know `{unknown}`. " if unknown else ""
     return Reply(title="awsquiz help", text=prefix + commands.HELP_TEXT, tone=Tone.INFO)
+
+
+async def answer_prompt(tutor: Tutor, value: str) -> str:
+    """The wording of the question an Answer button's value names, for the answer box.
+
+    A daily post that was deleted is refused by the Tutor; a value naming no question (one
+    gone from the packs, or made up) is refused as `STALE_BUTTON`.
+    """
+    try:
+        if value.startswith(DAILY_VALUE_PREFIX):
+            post_id = post_id_of(value)
+            if post_id is None:  # made up
+                raise InvalidOptionError(STALE_BUTTON)
+            return await tutor.daily_prompt(post_id)
+        return tutor.prompt(value)
+    except UnknownQuestionError:  # gone from the packs, or never one of ours
+        raise InvalidOptionError(STALE_BUTTON) from None

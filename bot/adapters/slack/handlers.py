@@ -8,7 +8,6 @@ app's error handler or `explained`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,22 +27,27 @@ from bot.adapters.slack.delivery import (
     respond_to_press,
     tell,
 )
-from bot.adapters.slack.dispatch import run_command
+from bot.adapters.slack.dispatch import answer_prompt, run_command
 from bot.adapters.slack.entities import decode
 from bot.adapters.slack.ids import (
     ACTION_IDS,
     ANSWER_BLOCK,
     ANSWER_INPUT,
     ANSWER_MODAL_CALLBACK,
-    DAILY_VALUE_PREFIX,
     PLATFORM,
 )
-from bot.adapters.slack.members import (
-    DEFAULT_ADMIN_ROLES,
-    DM_PREFIX,
-    SlackMembers,
+from bot.adapters.slack.members import DEFAULT_ADMIN_ROLES, DM_PREFIX, SlackMembers
+from bot.adapters.slack.payloads import (
+    ANY_AWSQUIZ_ACTION,
+    STALE_BUTTON,
+    AnswerOrigin,
+    answer_origin,
+    button_value,
+    channel_of,
+    typed_answer,
+    user_of,
+    where_of,
 )
-from bot.adapters.slack.payloads import channel_of, post_id_of, user_of, where_of
 from bot.adapters.slack.refusals import code_of, explained, method_of
 from bot.engine import quiz_replies
 from bot.engine.daily.model import ChannelRef
@@ -51,7 +55,7 @@ from bot.engine.errors import AwsquizError, InvalidOptionError
 from bot.engine.model import UserRef
 from bot.engine.quiz import clean_answer
 from bot.engine.reply import ActionKind, Tone
-from bot.engine.tutor import InterviewChange, Turn, Tutor, Where
+from bot.engine.tutor import InterviewChange, Turn, Tutor
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,7 @@ class SlackHandlers:
         app.action(ACTION_IDS[ActionKind.SKIP])(self.on_skip_button)
         app.action(ACTION_IDS[ActionKind.STOP])(self.on_stop_button)
         app.action(ACTION_IDS[ActionKind.START_INTERVIEW])(self.on_start_interview_button)
+        app.action(ANY_AWSQUIZ_ACTION)(self.on_stale_button)  # last: Bolt runs the first match
         app.view(ANSWER_MODAL_CALLBACK)(self.on_answer_submitted)
         app.event("message")(self.on_message)
         app.event("app_home_opened")(self.on_home_opened)
@@ -136,24 +141,19 @@ class SlackHandlers:
     ) -> None:
         """Answer: open a modal with a multi-line box (the trigger id lives 3 s: open it first)."""
         await ack()
-        value = str(body["actions"][0]["value"])
-        channel = channel_of(body)
-        response_url = body.get("response_url")
+        # The click's response_url rides along: it reaches channels the bot is not a member of.
+        origin = AnswerOrigin(button_value(body), channel_of(body), body.get("response_url"))
         try:
-            prompt = await self._prompt_for(value)
+            prompt = await answer_prompt(self.tutor, origin.value)
         except AwsquizError as error:
             refusal = quiz_replies.error(str(error))
-            await tell(client, user_of(body), channel, refusal, response_url=response_url)
-            return
-        # The click's response_url rides along: it reaches channels the bot is not a member of.
-        metadata = json.dumps({"value": value, "channel": channel, "response_url": response_url})
-        try:
-            await client.views_open(
-                trigger_id=body["trigger_id"],
-                view=render.payload(
-                    render.answer_modal(prompt, metadata, self.options.max_answer_chars)
-                ),
+            await tell(
+                client, user_of(body), origin.channel, refusal, response_url=origin.response_url
             )
+            return
+        modal = render.answer_modal(prompt, origin.metadata(), self.options.max_answer_chars)
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=render.payload(modal))
         except SlackApiError as error:
             await respond_to_press(respond, explained(error))
 
@@ -161,29 +161,25 @@ class SlackHandlers:
         self, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         """The modal's answer: refuse empty or over-long text in the modal, else grade privately."""
-        text = view["state"]["values"][ANSWER_BLOCK][ANSWER_INPUT].get("value") or ""
+        origin = answer_origin(view.get("private_metadata") or "")
+        text = typed_answer(view, ANSWER_BLOCK, ANSWER_INPUT)
         try:
+            if origin is None:  # private_metadata our Answer button did not write
+                raise InvalidOptionError(STALE_BUTTON)
             clean_answer(text, self.options.max_answer_chars)
-        except AwsquizError as error:
+        except AwsquizError as error:  # said in the modal, under the answer
             await ack(response_action="errors", errors={ANSWER_BLOCK: str(error)})
             return
         await ack()
-        metadata = json.loads(view.get("private_metadata") or "{}")
-        value, channel = str(metadata.get("value", "")), metadata.get("channel")
-        user = user_of(body)
-        if value.startswith(DAILY_VALUE_PREFIX):
-            post_id = post_id_of(value)
-            turn = (
-                await self.tutor.daily_answer(user, post_id, text)
-                if post_id is not None
-                else Turn((quiz_replies.error("That daily question no longer exists."),))
-            )
+        user, post_id = user_of(body), origin.post_id
+        if post_id is not None:
+            turn = await self.tutor.daily_answer(user, post_id, text)
         else:
-            where = Where(channel, (channel or "").startswith(DM_PREFIX))
-            turn = await self.tutor.answer(user, text, where=where, question_id=value or None)
+            question_id = origin.value or None
+            turn = await self.tutor.answer(user, text, where=origin.where, question_id=question_id)
         for reply in turn.replies:
-            await tell(client, user, channel, reply, response_url=metadata.get("response_url"))
-        await self._deliver_direct(client, user, channel, turn)
+            await tell(client, user, origin.channel, reply, response_url=origin.response_url)
+        await self._deliver_direct(client, user, origin.channel, turn)
 
     async def on_hint_button(
         self, ack: Ack, body: dict[str, Any], respond: Respond, client: AsyncWebClient
@@ -206,7 +202,7 @@ class SlackHandlers:
     ) -> None:
         """Stop: end the interview the button belongs to (its value), with its summary."""
         await ack()
-        carried = str(body["actions"][0].get("value") or "") or None
+        carried = button_value(body) or None
         turn = await self.tutor.stop(user_of(body), interview_id=carried, where=where_of(body))
         await self._answer_press(client, respond, body, turn)
 
@@ -222,6 +218,14 @@ class SlackHandlers:
         for reply in turn.replies:
             if reply.tone is Tone.ERROR:  # the Home tab has nowhere else to say it
                 await post(client, dm, reply)
+
+    async def on_stale_button(self, ack: Ack, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A button of ours that nothing handles (an older bot's message): say so privately."""
+        await ack()
+        refusal = quiz_replies.error(STALE_BUTTON)
+        await tell(
+            client, user_of(body), channel_of(body), refusal, response_url=body.get("response_url")
+        )
 
     # -- events ----------------------------------------------------------------------------
 
@@ -288,11 +292,3 @@ class SlackHandlers:
             await self._publish_home(client, user)
         except SlackApiError as error:
             log.info("slack views.publish after an interview change failed: %s", code_of(error))
-
-    async def _prompt_for(self, value: str) -> str:
-        if not value.startswith(DAILY_VALUE_PREFIX):
-            return self.tutor.prompt(value)
-        post_id = post_id_of(value)
-        if post_id is None:
-            raise InvalidOptionError("That daily question no longer exists.")
-        return await self.tutor.daily_prompt(post_id)

@@ -1,13 +1,89 @@
-"""Reading Slack interaction payloads: who pressed, where, and what a button carries."""
+"""Reading Slack interaction payloads: who pressed, where, and what a button carries.
+
+A button's value and a modal's private_metadata come back as we sent them, unless the message
+is from an older version of the bot or the payload was made up: what cannot be read is None
+here, and the member is told `STALE_BUTTON`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Final
 
 from bot.adapters.slack.ids import DAILY_VALUE_PREFIX, PLATFORM
 from bot.adapters.slack.members import DM_PREFIX
 from bot.engine.model import UserRef
 from bot.engine.tutor import Where
+
+STALE_BUTTON: Final = "This button is no longer valid."
+ANY_AWSQUIZ_ACTION: Final = re.compile(r"^awsquiz_")
+"""Every action id of ours (`ids.ACTION_IDS`), also of buttons no listener handles any more."""
+MAX_POST_ID_DIGITS: Final = 18
+"""A daily post id fits a 64-bit integer column; a longer one is made up."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOrigin:
+    """What the answer modal carries from the Answer button that opened it."""
+
+    value: str
+    """The button's value: a question id, or `daily:<post id>`."""
+    channel: str | None
+    response_url: str | None
+
+    @property
+    def post_id(self) -> int | None:
+        """The daily post answered, or None when the value is a question id."""
+        return post_id_of(self.value)
+
+    @property
+    def where(self) -> Where:
+        """Where the button was pressed, for the Tutor's routing."""
+        return Where(self.channel, (self.channel or "").startswith(DM_PREFIX))
+
+    def metadata(self) -> str:
+        """The modal's private_metadata."""
+        return json.dumps(
+            {"value": self.value, "channel": self.channel, "response_url": self.response_url}
+        )
+
+
+def answer_origin(metadata: str) -> AnswerOrigin | None:
+    """The origin a modal's private_metadata carries; None unless `AnswerOrigin.metadata`
+    wrote it (for a daily post, with a post id)."""
+    try:
+        fields = json.loads(metadata)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(fields, dict):
+        return None
+    value, channel, url = (fields.get(key) for key in ("value", "channel", "response_url"))
+    if not isinstance(value, str) or not all(isinstance(v, str | None) for v in (channel, url)):
+        return None
+    origin = AnswerOrigin(value, channel, url)
+    if value.startswith(DAILY_VALUE_PREFIX) and origin.post_id is None:
+        return None
+    return origin
+
+
+def button_value(body: dict[str, Any]) -> str:
+    """The value of the pressed button ("" when it has none)."""
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else None
+    value = action.get("value") if isinstance(action, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def typed_answer(view: dict[str, Any], block: str, element: str) -> str:
+    """What was typed into a modal's input `element` of `block` ("" when it is missing)."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    inputs = values.get(block) if isinstance(values, dict) else None
+    typed = inputs.get(element) if isinstance(inputs, dict) else None
+    text = typed.get("value") if isinstance(typed, dict) else None
+    return text if isinstance(text, str) else ""
 
 
 def user_of(body: dict[str, Any]) -> UserRef:
@@ -29,6 +105,11 @@ def where_of(body: dict[str, Any]) -> Where:
 
 
 def post_id_of(value: str) -> int | None:
-    """The daily post id a button value carries; None for a forged one."""
+    """The daily post id a button value carries; None for any other value."""
+    if not value.startswith(DAILY_VALUE_PREFIX):
+        return None
     digits = value.removeprefix(DAILY_VALUE_PREFIX)
-    return int(digits) if digits.isdigit() else None
+    # isdigit() alone accepts '²' and other digits int() refuses.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_POST_ID_DIGITS:
+        return None
+    return int(digits)
