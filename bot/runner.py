@@ -63,6 +63,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 # After the platforms start connecting: the first sweep (the catch-up of posts
                 # missed while down) posts through their clients, which wait until ready.
                 await scheduler.start()
+                # What a killed run stored for members and never sent (a grade, the next
+                # question): sent now, through the platforms' clients.
+                resent = await services.tutor.send_unsent(services.daily.adapters)
+                if resent:
+                    log.info("sent %d replies a previous run stored and did not send", resent)
                 log.info("awsquiz running: %s", ", ".join(platforms))
         finally:
             await scheduler.shutdown()

@@ -19,7 +19,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.engine.errors import DatabaseUnavailableError
 from bot.engine.model import (
@@ -31,6 +31,7 @@ from bot.engine.model import (
     StoredInterview,
     UserRef,
 )
+from bot.engine.outbox import Receipt, StoredReplies, decode_replies, encode_replies
 from storage.batching import GroupCommit
 from storage.core import attempt_from_row, is_user, user_from_row, user_pk_of
 from storage.daily import SqlDailyStore
@@ -42,6 +43,7 @@ from storage.tables import (
     InterviewSessionRow,
     OpenQuestionRow,
     QuestionViewRow,
+    StoredRepliesRow,
     UserRow,
 )
 
@@ -326,12 +328,27 @@ class SqlStore(SqlDailyStore):
                 raise ValueError(f"interview {interview.id!r} belongs to another user")
 
     async def change_interview(
-        self, interview: StoredInterview, attempt: NewAttempt | None = None
+        self,
+        interview: StoredInterview,
+        attempt: NewAttempt | None = None,
+        replies: StoredReplies | None = None,
     ) -> bool:
         """Save a change made from `interview.version` of a running session, with the attempt
-        it records, in one transaction; False, with nothing written, if the session changed
-        or ended since that version was read.
+        it records and the replies to the message that made it, in one transaction; False,
+        with nothing written, if the session changed or ended since that version was read, or
+        the message was handled already.
         """
+        try:
+            return await self._change_interview(interview, attempt, replies)
+        except _AlreadyHandledError:
+            return False
+
+    async def _change_interview(
+        self,
+        interview: StoredInterview,
+        attempt: NewAttempt | None,
+        replies: StoredReplies | None,
+    ) -> bool:
         async with self._write() as session:
             # The user upsert first takes SQLite's write lock, before any read (see database.py).
             user_pk = await self._ensure_user(session, interview.user, interview.updated_at)
@@ -356,7 +373,29 @@ class SqlStore(SqlDailyStore):
                 return False
             if attempt is not None:
                 await self._insert_attempt(session, user_pk, attempt)
+            if replies is not None and not await self._store_replies(session, replies):
+                raise _AlreadyHandledError  # rolls the whole change back
             return True
+
+    async def _store_replies(self, session: AsyncSession, stored: StoredReplies) -> bool:
+        """Insert the replies; False when its message has replies stored already."""
+        inserted = await session.scalar(
+            upsert_insert(self._engine, StoredRepliesRow)
+            .values(
+                platform=stored.user.platform,
+                event_id=stored.receipt.event_id,
+                workspace=stored.user.workspace,
+                user_id=stored.user.user,
+                channel=stored.receipt.channel,
+                replies=encode_replies(stored.replies),
+                created_at=stored.created_at,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[StoredRepliesRow.platform, StoredRepliesRow.event_id]
+            )
+            .returning(StoredRepliesRow.id)
+        )
+        return inserted is not None
 
     async def active_interview(self, user: UserRef) -> StoredInterview | None:
         """Return the user's active interview session, if any."""
@@ -409,6 +448,60 @@ class SqlStore(SqlDailyStore):
         )
         async with self._write() as session:
             return await session.scalar(statement) is not None
+
+    # -- stored replies ----------------------------------------------------------------------
+
+    async def stored_replies(self, platform: str, event_id: str) -> StoredReplies | None:
+        """The replies stored for a received message, sent or not, if it was handled."""
+        query = select(StoredRepliesRow).where(
+            StoredRepliesRow.platform == platform, StoredRepliesRow.event_id == event_id
+        )
+        async with self._sessions() as session:
+            row = await session.scalar(query)
+        return None if row is None else _stored_replies_from(row)
+
+    async def unsent_replies(self, platform: str, since: datetime) -> Sequence[StoredReplies]:
+        """Replies stored since `since` and never marked sent, oldest first."""
+        query = (
+            select(StoredRepliesRow)
+            .where(
+                StoredRepliesRow.platform == platform,
+                StoredRepliesRow.sent_at.is_(None),
+                StoredRepliesRow.created_at >= since,
+            )
+            .order_by(StoredRepliesRow.created_at, StoredRepliesRow.id)
+        )
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [_stored_replies_from(row) for row in rows]
+
+    async def mark_sent(self, platform: str, event_id: str, at: datetime) -> None:
+        """Record that a received message's stored replies were sent (if it has any)."""
+        async with self._write() as session:
+            await session.execute(
+                update(StoredRepliesRow)
+                .where(
+                    StoredRepliesRow.platform == platform,
+                    StoredRepliesRow.event_id == event_id,
+                    StoredRepliesRow.sent_at.is_(None),
+                )
+                .values(sent_at=at)
+                .execution_options(synchronize_session=False)
+            )
+
+
+class _AlreadyHandledError(Exception):
+    """Raised inside a transaction to roll it back: its message has replies stored already."""
+
+
+def _stored_replies_from(row: StoredRepliesRow) -> StoredReplies:
+    return StoredReplies(
+        user=UserRef(row.platform, row.workspace, row.user_id),
+        receipt=Receipt(row.event_id, row.channel),
+        replies=decode_replies(row.replies),
+        created_at=row.created_at,
+        sent=row.sent_at is not None,
+    )
 
 
 async def open_store(url: str, *, migrate: bool = True) -> SqlStore:

@@ -289,3 +289,28 @@ class DeliveredEventRow(Base):
     platform: Mapped[str] = mapped_column(String(PLATFORM_LENGTH))
     event_id: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH))
     received_at: Mapped[datetime]
+
+
+class StoredRepliesRow(Base):
+    """The replies to a member's DM message, written with the change the message made.
+
+    The unique (platform, event_id) also makes the message count once: a second delivery finds
+    its replies here instead of changing anything again. `sent_at` stays empty until the
+    replies reached the member; a restart sends the recent ones still empty.
+    """
+
+    __tablename__ = "stored_replies"
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id"),
+        Index(None, "platform", "sent_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(PLATFORM_LENGTH))
+    event_id: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH))
+    workspace: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH))
+    user_id: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH))
+    channel: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH))
+    replies: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

@@ -20,9 +20,18 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from doubles.slack import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, SlackDouble
+from doubles.slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    TEAM_ID,
+    USER_ID,
+    SlackDouble,
+    message_im_event,
+    post_event,
+)
 from helpers import eventually
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -212,3 +221,71 @@ async def test_the_slack_adapter_finds_a_post_and_its_reveal_by_their_keys(
         "event_type": "awsquiz_post",
         "event_payload": {"key": "daily:7"},
     }
+
+
+# -- killed right after a DM answer ------------------------------------------------------------
+
+ALICE = UserRef("slack", TEAM_ID, USER_ID)
+DM = f"D{USER_ID[1:]}"
+
+
+async def test_a_bot_killed_after_grading_a_dm_answer_sends_the_grade_once_on_restart(
+    double: SlackDouble, database_url: str, tmp_path: Path
+) -> None:
+    async with open_services(load_settings({"DATABASE_URL": database_url})) as services:
+        await services.tutor.start_interview(ALICE, ["ecs"], 2)
+    port = _free_port()
+    environment = bot_environment(double, database_url, port)
+    log = tmp_path / "bot.log"
+    events_url = f"http://127.0.0.1:{port}/slack/events"
+    answer = message_im_event(text="Binpack, spread and random placement.")
+    # Slack is down for posts: the grade cannot go out, and the bot dies trying.
+    double.respond("chat.postMessage", {"ok": False, "error": "fatal_error"}, status=500)
+
+    with bot_process(environment, log) as first:
+        await _until_serving(events_url)
+        delivered = await post_event(events_url, SIGNING_SECRET, answer, event_id="Ev0ANSWER")
+        assert delivered.status == 200
+        await double.wait_for("chat.postMessage", timeout=RECOVERY_SECONDS)
+        first.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(first.wait)
+    assert double.posted == {}  # the member saw nothing
+    double.restore("chat.postMessage")
+
+    with bot_process(environment, log):
+
+        async def both_replies_sent() -> bool:
+            return len(double.posted.get(DM, [])) >= 2
+
+        await eventually(both_replies_sent, "the stored replies", seconds=RECOVERY_SECONDS)
+        # Slack's own retry of the answer, once the bot is back: nothing twice.
+        await _until_serving(events_url)
+        retried = await post_event(
+            events_url, SIGNING_SECRET, answer, event_id="Ev0ANSWER", retry_num=1
+        )
+        assert retried.status == 200
+        await asyncio.sleep(0.5)  # give a wrong second grade the time to show up
+
+    texts = [json.dumps(message["blocks"]) for message in double.posted[DM]]
+    assert len(texts) == 2, log.read_text()
+    assert "Score" in texts[0]
+    assert "Question 2 of 2" in texts[1]
+    store = await open_store(database_url)
+    try:
+        assert len(await store.attempts(ALICE)) == 1  # graded once
+    finally:
+        await store.close()
+
+
+async def _until_serving(url: str) -> None:
+    """Wait until the bot's HTTP server accepts connections (it is still starting)."""
+
+    async def accepting() -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", urlsplit(url).port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    await eventually(accepting, "the bot's HTTP server", seconds=RECOVERY_SECONDS)

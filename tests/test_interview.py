@@ -22,6 +22,7 @@ from bot.engine.errors import (
 from bot.engine.grading import Grader
 from bot.engine.interview import MAX_QUESTIONS, InterviewService, InterviewState, Step
 from bot.engine.model import Difficulty, NewAttempt, Source, StoredInterview, UserRef
+from bot.engine.outbox import StoredReplies
 from bot.engine.ports import Store
 from bot.engine.quiz import HINT_PENALTY, QuizService
 from bot.engine.reply import ActionKind, Reply, Tone
@@ -534,13 +535,16 @@ class ChangesTogether:
         return getattr(self.store, name)
 
     async def change_interview(
-        self, interview: StoredInterview, attempt: NewAttempt | None = None
+        self,
+        interview: StoredInterview,
+        attempt: NewAttempt | None = None,
+        replies: StoredReplies | None = None,
     ) -> bool:
         self.arrived += 1
         if self.arrived >= self.count:
             self.everyone_here.set()
         await self.everyone_here.wait()
-        return await self.store.change_interview(interview, attempt)
+        return await self.store.change_interview(interview, attempt, replies)
 
 
 async def test_two_answers_racing_for_one_question_count_once(

@@ -518,7 +518,7 @@ async def test_migration_0004_creates_the_library_tables_and_downgrades(database
             version = await connection.execute(text("SELECT version_num FROM alembic_version"))
             version_after_downgrade: str = version.scalar_one()
         async with engine.begin() as connection:
-            await connection.run_sync(_migrate, "upgrade", "0004")
+            await connection.run_sync(_migrate, "upgrade", "head")
         async with engine.connect() as connection:
             after_upgrade_again = await connection.run_sync(_table_names)
     finally:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
-from helpers import FixedClock
+from helpers import CLOCK_START, FixedClock
 
 from bot.adapters.recording import RecordingAdapter
 from bot.engine.catalog import Catalog
@@ -15,6 +16,7 @@ from bot.engine.daily.service import DailyService
 from bot.engine.grading import Grader
 from bot.engine.interview import InterviewService
 from bot.engine.model import UserRef
+from bot.engine.outbox import Receipt
 from bot.engine.quiz import QuizService
 from bot.engine.reply import Tone
 from bot.engine.tutor import NO_INTERVIEW, InterviewChange, Tutor, Where
@@ -177,3 +179,64 @@ async def test_a_platform_retry_of_an_event_is_not_a_first_delivery(tutor: Tutor
     assert await tutor.first_delivery("slack", "Ev1")
     assert not await tutor.first_delivery("slack", "Ev1")
     assert await tutor.first_delivery("discord", "Ev1")  # ids are scoped by platform
+
+
+# -- stored replies: a DM answer is answered exactly once ---------------------------------------
+
+TYPED = UserRef("discord", "", "42")
+RECEIPT = Receipt(event_id="m-1001", channel="D1")
+
+
+async def test_a_dm_answer_stores_its_replies_and_a_second_delivery_grades_nothing(
+    tutor: Tutor,
+) -> None:
+    await tutor.start_interview(IN_GUILD, ["ecs"], 2)
+
+    first = await tutor.message(TYPED, "Binpack, spread and random.", RECEIPT)
+    again = await tutor.message(TYPED, "Binpack, spread and random.", RECEIPT)
+
+    assert [r.title for r in again.direct] == [r.title for r in first.direct]
+    assert first.direct[0].title.startswith("Score")
+    assert len(await tutor.quiz.store.attempts(IN_GUILD)) == 1  # graded once
+    stored = await tutor.events.stored_replies("discord", RECEIPT.event_id)
+    assert stored is not None
+    assert stored.replies == first.direct
+    # Where the answer counts, though the DM names no server.
+    assert (stored.user.workspace, stored.user.user) == (IN_GUILD.workspace, IN_GUILD.user)
+    assert not stored.sent
+
+    await tutor.sent("discord", RECEIPT)
+    after_sending = await tutor.message(TYPED, "Binpack, spread and random.", RECEIPT)
+
+    assert after_sending.direct == ()  # sent already: a retry shows nothing twice
+    assert len(await tutor.quiz.store.attempts(IN_GUILD)) == 1
+
+
+async def test_a_message_without_a_receipt_stores_nothing(tutor: Tutor) -> None:
+    await tutor.start_interview(IN_GUILD, ["ecs"], 2)
+
+    await tutor.message(TYPED, "skip")
+
+    assert await tutor.events.unsent_replies("discord", CLOCK_START) == []
+
+
+async def test_replies_a_killed_run_stored_are_sent_at_start_up_once(
+    tutor: Tutor, clock: FixedClock
+) -> None:
+    await tutor.start_interview(IN_GUILD, ["ecs"], 3)
+    answered = await tutor.message(TYPED, "Spread across AZs.", RECEIPT)  # never sent: killed
+    skipped = await tutor.message(TYPED, "skip", Receipt("m-1002", "D1"))
+    await tutor.sent("discord", Receipt("m-1002", "D1"))  # this one did reach the member
+    restarted = RecordingAdapter("discord")
+
+    assert await tutor.send_unsent({"discord": restarted}) == len(answered.direct)
+    assert [post.reply for post in restarted.posts] == list(answered.direct)
+    assert {post.channel for post in restarted.posts} == {ChannelRef("discord", "G1", "D1")}
+    assert skipped.direct  # the other message had replies, already sent
+    assert await tutor.send_unsent({"discord": restarted}) == 0
+
+    clock.advance(timedelta(minutes=20))
+    late = await tutor.message(TYPED, "Another answer.", Receipt("m-1003", "D1"))
+    clock.advance(timedelta(minutes=16))
+    assert late.direct
+    assert await tutor.send_unsent({"discord": restarted}) == 0  # too old: the member moved on

@@ -34,6 +34,14 @@ class DatabaseUnavailableError(AwsquizError):
         )
 
 
+class StorageUnavailableError(AwsquizError):
+    """The database stopped answering mid-request (stopped, restarting, unreachable): the member
+    is told to try again; the operator finds the cause in the log."""
+
+    def __init__(self) -> None:
+        super().__init__("I can't reach my database right now. Try again in a minute.")
+
+
 class ContentError(AwsquizError):
     """A question pack is malformed at a given file and line."""
 

@@ -18,6 +18,7 @@ from bot.engine.errors import (
     NoQuestionsError,
 )
 from bot.engine.model import Difficulty, NewAttempt, Question, Source, StoredInterview, UserRef
+from bot.engine.outbox import Receipt, StoredReplies
 from bot.engine.quiz import HINT_PENALTY, QuizService, clean_answer
 from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
 
@@ -157,16 +158,20 @@ class InterviewService:
         )
         return [*([expired] if expired else []), intro, self._question(state)]
 
-    async def handle(self, user: UserRef, text: str) -> list[Reply]:
-        """Route a message typed during an interview: hint, skip, stop, or an answer."""
+    async def handle(self, user: UserRef, text: str, receipt: Receipt | None = None) -> list[Reply]:
+        """Route a message typed during an interview: hint, skip, stop, or an answer.
+
+        With a `receipt`, the replies are stored with the change the message makes (see
+        `bot.engine.outbox`).
+        """
         word = text.strip().lower()
         if word in HINT_WORDS:
-            return [await self.hint(user)]
+            return [await self.hint(user, receipt)]
         if word in SKIP_WORDS:
-            return await self.skip(user)
+            return await self.skip(user, receipt)
         if word in STOP_WORDS:
-            return [await self.stop(user)]
-        return await self.answer(user, text)
+            return [await self.stop(user, receipt=receipt)]
+        return await self.answer(user, text, receipt)
 
     async def is_active(self, user: UserRef) -> bool:
         """True while the user has an interview running."""
@@ -186,7 +191,7 @@ class InterviewService:
         running = await self._require(user)
         return self._question(running.state)
 
-    async def answer(self, user: UserRef, text: str) -> list[Reply]:
+    async def answer(self, user: UserRef, text: str, receipt: Receipt | None = None) -> list[Reply]:
         """Grade the answer to the current question, then ask the next one or sum up.
 
         Of two answers racing for one question (two quick messages), only the first counts.
@@ -204,15 +209,15 @@ class InterviewService:
             channel=state.channel,
         )
         step = Step(item.id, item.topic_id, grade.score, False, state.hints_used, grade.missed)
-        advanced = await self._advance(user, running, step, attempt)
-        if advanced is None:
-            return await self._overtaken(user)
         graded = quiz_replies.graded(
             item, grade, hints_used=state.hints_used, penalty=state.hints_used * HINT_PENALTY
         )
-        return [graded, advanced]
+        advanced = await self._advance(user, running, step, graded, attempt, receipt)
+        if advanced is None:
+            return await self._overtaken(user)
+        return advanced
 
-    async def hint(self, user: UserRef) -> Reply:
+    async def hint(self, user: UserRef, receipt: Receipt | None = None) -> Reply:
         """Reveal the next key concept of the current question, at a cost."""
         running = await self._require(user)
         state = running.state
@@ -221,24 +226,29 @@ class InterviewService:
         if state.hints_used >= len(concepts):
             return quiz_replies.no_more_hints(item, len(concepts))
         hinted = replace(state, hints_used=state.hints_used + 1)
-        if not await self._change(user, running, hinted, active=True):
-            return (await self._overtaken(user))[0]
-        return quiz_replies.hint(
+        reply = quiz_replies.hint(
             item, concepts[state.hints_used], state.hints_used + 1, len(concepts), HINT_PENALTY
         )
+        stored = self._replies_to(user, receipt, [reply])
+        if not await self._change(user, running, hinted, active=True, replies=stored):
+            return (await self._overtaken(user))[0]
+        return reply
 
-    async def skip(self, user: UserRef) -> list[Reply]:
+    async def skip(self, user: UserRef, receipt: Receipt | None = None) -> list[Reply]:
         """Pass on the current question (score 0) and move on."""
         running = await self._require(user)
         item = self.catalog.question(running.state.current_question_id)
         hints = running.state.hints_used
         step = Step(item.id, item.topic_id, 0, True, hints, self.quiz.concepts(item))
-        advanced = await self._advance(user, running, step)
+        skipped = quiz_replies.skipped(item)
+        advanced = await self._advance(user, running, step, skipped, receipt=receipt)
         if advanced is None:
             return await self._overtaken(user)
-        return [quiz_replies.skipped(item), advanced]
+        return advanced
 
-    async def stop(self, user: UserRef, interview_id: str | None = None) -> Reply:
+    async def stop(
+        self, user: UserRef, interview_id: str | None = None, *, receipt: Receipt | None = None
+    ) -> Reply:
         """End the interview now and sum up what was answered.
 
         With `interview_id` (a Stop button), only that interview: a button left on an old
@@ -254,8 +264,10 @@ class InterviewService:
                     "type stop to end the one running now.",
                     tone=Tone.WARNING,
                 )
-            if await self._change(user, running, state, active=False):
-                return self.summary(state, stopped_early=not state.finished)
+            summary = self.summary(state, stopped_early=not state.finished)
+            stored = self._replies_to(user, receipt, [summary])
+            if await self._change(user, running, state, active=False, replies=stored):
+                return summary
         raise NoActiveInterviewError("The interview kept changing while stopping it; try again.")
 
     async def expire_if_idle(self, user: UserRef) -> Reply | None:
@@ -311,18 +323,37 @@ class InterviewService:
         )
 
     async def _advance(
-        self, user: UserRef, running: _Running, step: Step, attempt: NewAttempt | None = None
-    ) -> Reply | None:
-        """Record the step (and its attempt); the next question or the summary, or None when
-        another change got there first and nothing was recorded.
+        self,
+        user: UserRef,
+        running: _Running,
+        step: Step,
+        lead: Reply,
+        attempt: NewAttempt | None = None,
+        receipt: Receipt | None = None,
+    ) -> list[Reply] | None:
+        """Record the step (and its attempt); `lead` (the grade) and the next question or the
+        summary, or None when another change got there first and nothing was recorded.
         """
         state = replace(running.state, steps=(*running.state.steps, step), hints_used=0)
-        if not await self._change(user, running, state, active=not state.finished, attempt=attempt):
+        following = self.summary(state) if state.finished else self._question(state)
+        replies = [lead, following]
+        stored = self._replies_to(user, receipt, replies)
+        active = not state.finished
+        if not await self._change(
+            user, running, state, active=active, attempt=attempt, replies=stored
+        ):
             return None
-        if state.finished:
-            return self.summary(state)
-        await self.store.mark_asked(user, state.current_question_id, self.clock.now())
-        return self._question(state)
+        if not state.finished:
+            await self.store.mark_asked(user, state.current_question_id, self.clock.now())
+        return replies
+
+    def _replies_to(
+        self, user: UserRef, receipt: Receipt | None, replies: Sequence[Reply]
+    ) -> StoredReplies | None:
+        """The replies to store with a change, when the message that made it has a receipt."""
+        if receipt is None:
+            return None
+        return StoredReplies(user, receipt, tuple(replies), self.clock.now())
 
     async def _overtaken(self, user: UserRef) -> list[Reply]:
         """What to say when another message changed the interview first: where it is now."""
@@ -397,10 +428,11 @@ class InterviewService:
         *,
         active: bool,
         attempt: NewAttempt | None = None,
+        replies: StoredReplies | None = None,
     ) -> bool:
         """Save `state` over the version `running` was read at; False if it changed since."""
         return await self.store.change_interview(
-            self._stored(user, state, active=active, version=running.version), attempt
+            self._stored(user, state, active=active, version=running.version), attempt, replies
         )
 
     async def _save(self, user: UserRef, state: InterviewState, *, active: bool) -> None:

@@ -15,6 +15,7 @@ from bot.engine.model import (
     StoredInterview,
     UserRef,
 )
+from bot.engine.outbox import StoredReplies
 from bot.engine.reply import Reply
 
 QuestionChoice = Callable[[Sequence[str], Sequence[str]], str]
@@ -109,10 +110,14 @@ class InterviewStore(Protocol):
         ...
 
     async def change_interview(
-        self, interview: StoredInterview, attempt: NewAttempt | None = None
+        self,
+        interview: StoredInterview,
+        attempt: NewAttempt | None = None,
+        replies: StoredReplies | None = None,
     ) -> bool:
-        """Save a change made from `interview.version` of a running session, with its attempt,
-        in one transaction; False, with nothing written, if the session changed since.
+        """Save a change made from `interview.version` of a running session, with its attempt
+        and the replies to the message that made it, in one transaction; False, with nothing
+        written, if the session changed since or those replies' message was handled already.
 
         Of two answers racing for one question, exactly one is recorded.
         """
@@ -335,3 +340,23 @@ class EventLog(Protocol):
     async def first_delivery(self, platform: str, event_id: str, at: datetime) -> bool:
         """Record the event; True for its first delivery only, across processes."""
         ...
+
+
+class ReplyOutbox(Protocol):
+    """Replies stored with the change they answer (see `bot.engine.outbox`)."""
+
+    async def stored_replies(self, platform: str, event_id: str) -> StoredReplies | None:
+        """The replies stored for a received message, sent or not, if it was handled."""
+        ...
+
+    async def unsent_replies(self, platform: str, since: datetime) -> Sequence[StoredReplies]:
+        """Replies stored since `since` and never marked sent, oldest first."""
+        ...
+
+    async def mark_sent(self, platform: str, event_id: str, at: datetime) -> None:
+        """Record that a received message's stored replies were sent."""
+        ...
+
+
+class Deliveries(EventLog, ReplyOutbox, Protocol):
+    """What the chat surface keeps of platform deliveries: event ids and stored replies."""

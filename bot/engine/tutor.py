@@ -10,8 +10,9 @@ adapter needs no `except` of its own for them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 from typing import Final, Protocol
 
@@ -22,17 +23,22 @@ from bot.engine.daily.schedule import parse_post_time, parse_timezone
 from bot.engine.daily.service import DailyService
 from bot.engine.errors import (
     AwsquizError,
+    ChatPostError,
     InterviewExpiredError,
     InvalidOptionError,
     NotAllowedError,
+    StorageUnavailableError,
     UnknownTopicError,
 )
 from bot.engine.interview import DEFAULT_QUESTIONS, InterviewService
 from bot.engine.model import Source, UserRef
-from bot.engine.ports import Clock, EventLog
+from bot.engine.outbox import Receipt
+from bot.engine.ports import ChatAdapter, Clock, Deliveries
 from bot.engine.quiz import Period, QuizService, parse_period
 from bot.engine.reply import Reply
 
+REDELIVERY_WINDOW: Final = timedelta(minutes=15)
+"""How old stored replies a restart still sends: later, the member has moved on."""
 NO_INTERVIEW: Final = Reply(
     title="No interview running",
     text="Start a mock interview with `/awsquiz interview [topics] [questions]`.",
@@ -107,7 +113,7 @@ class Tutor:
         quiz: QuizService,
         interviews: InterviewService,
         daily: DailyService,
-        events: EventLog,
+        events: Deliveries,
     ) -> None:
         self.catalog = catalog
         self.quiz = quiz
@@ -200,8 +206,15 @@ class Tutor:
         return await _refusing(run)
 
     async def first_delivery(self, platform: str, event_id: str) -> bool:
-        """True the first time a platform delivers this event: its retries must not count."""
-        return await self.events.first_delivery(platform, event_id, self.clock.now())
+        """True the first time a platform delivers this event: its retries must not count.
+
+        With the database unreachable it cannot tell, and says True: the event then gets the
+        member a "try again" reply rather than silence (nothing of it can be stored anyway).
+        """
+        try:
+            return await self.events.first_delivery(platform, event_id, self.clock.now())
+        except StorageUnavailableError:
+            return True
 
     def is_topic(self, text: str) -> bool:
         """Whether `text` names a topic (commands read `/awsquiz lambda` as a topic)."""
@@ -248,23 +261,54 @@ class Tutor:
         so it is not left running where it cannot be answered."""
         await self.interviews.stop(user)
 
-    async def message(self, user: UserRef, text: str) -> Turn:
+    async def message(self, user: UserRef, text: str, receipt: Receipt | None = None) -> Turn:
         """A message typed in the bot's DM: the interview's answer, hint, skip or stop.
 
         The running interview says which workspace the member's answers count in (a Discord
-        DM carries no server).
+        DM carries no server). With a `receipt`, the replies are stored with the change the
+        message makes, and a second delivery of the same message changes nothing: it gets the
+        stored replies if they were never sent (the adapter then calls `sent`), else nothing.
         """
 
         async def run() -> Turn:
+            if receipt is not None:
+                stored = await self.events.stored_replies(user.platform, receipt.event_id)
+                if stored is not None:
+                    return Turn(direct=() if stored.sent else stored.replies)
             member = await self.interviews.running_for(user.platform, user.user)
             if member is None:
                 return Turn(direct=(NO_INTERVIEW,))
             expired = await self.interviews.expire_if_idle(member)
             if expired is not None:
                 return Turn(direct=(expired,), interview=InterviewChange.ENDED)
-            return await self._in_interview(member, lambda: self.interviews.handle(member, text))
+            return await self._in_interview(
+                member, lambda: self.interviews.handle(member, text, receipt)
+            )
 
         return await _refusing(run, direct=True)
+
+    async def sent(self, platform: str, receipt: Receipt) -> None:
+        """The replies to a received message reached the member: a restart leaves them be."""
+        await self.events.mark_sent(platform, receipt.event_id, self.clock.now())
+
+    async def send_unsent(self, adapters: Mapping[str, ChatAdapter]) -> int:
+        """At start-up, send the replies a killed run stored and never sent; return how many
+        messages went out. Those older than REDELIVERY_WINDOW are left: the member moved on.
+        """
+        since = self.clock.now() - REDELIVERY_WINDOW
+        sent = 0
+        for platform, adapter in adapters.items():
+            for stored in await self.events.unsent_replies(platform, since):
+                dm = ChannelRef(platform, stored.user.workspace, stored.receipt.channel)
+                try:
+                    for reply in stored.replies:
+                        await adapter.post(dm, reply)
+                        sent += 1
+                except ChatPostError as error:
+                    log.warning("%s: stored replies to %s not sent: %s", platform, dm, error)
+                    continue
+                await self.sent(platform, stored.receipt)
+        return sent
 
     async def stop(self, user: UserRef, *, interview_id: str | None, where: Where) -> Turn:
         """End the interview a Stop button was posted with (never a newer one)."""

@@ -29,6 +29,7 @@ from bot.adapters.discord.texts import (
 from bot.engine import quiz_replies
 from bot.engine.daily.daily_replies import DAILY_ACTION_PREFIX
 from bot.engine.model import UserRef
+from bot.engine.outbox import Receipt
 from bot.engine.quiz import MAX_ANSWER_CHARS
 from bot.engine.reply import ActionKind, Reply, Tone
 from bot.engine.tutor import InterviewChange, Turn, Tutor
@@ -240,11 +241,14 @@ class DiscordHandlers:
             return
         if not await self.tutor.first_delivery(PLATFORM, str(message.id)):
             return  # the gateway delivered it again: never grade twice
-        # A DM carries no server: the Tutor finds where the member's interview counts.
+        # A DM carries no server: the Tutor finds where the member's interview counts. Its
+        # replies are stored with the answer, so a restart sends what a crash held back.
         member = UserRef(PLATFORM, "", str(message.author.id))
-        turn = await self.tutor.message(member, message.content)
+        receipt = Receipt(str(message.id), str(message.channel.id))
+        turn = await self.tutor.message(member, message.content, receipt)
         for reply in turn.direct:
             await post(message.channel, reply)
+        await self.tutor.sent(PLATFORM, receipt)
 
     # -- helpers ----------------------------------------------------------------------------------
 

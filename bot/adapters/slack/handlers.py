@@ -44,6 +44,7 @@ from bot.adapters.slack.payloads import (
     answer_origin,
     button_value,
     channel_of,
+    deduplicated_event_id,
     typed_answer,
     user_of,
     where_of,
@@ -53,6 +54,7 @@ from bot.engine import quiz_replies
 from bot.engine.daily.model import ChannelRef
 from bot.engine.errors import AwsquizError, InvalidOptionError
 from bot.engine.model import UserRef
+from bot.engine.outbox import Receipt
 from bot.engine.quiz import clean_answer
 from bot.engine.reply import ActionKind, Tone
 from bot.engine.tutor import InterviewChange, Turn, Tutor
@@ -95,10 +97,9 @@ class SlackHandlers:
     async def drop_retried_events(
         self, body: dict[str, Any], next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
-        """Every listener's event de-duplication: Slack retries an event it thinks we missed,
-        and a retry must never score twice; it is acked and dropped."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await self.tutor.first_delivery(PLATFORM, str(event_id)):
+        """Every listener's event de-duplication: a retry Slack sends is acked and dropped."""
+        event_id = deduplicated_event_id(body)
+        if event_id and not await self.tutor.first_delivery(PLATFORM, event_id):
             return BoltResponse(status=200, body="")
         await next()
         return None
@@ -236,8 +237,10 @@ class SlackHandlers:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
         user = UserRef(PLATFORM, body.get("team_id") or event.get("team", ""), event["user"])
-        turn = await self.tutor.message(user, decode(event.get("text") or ""))
+        receipt = Receipt(str(body.get("event_id") or event["ts"]), str(event["channel"]))
+        turn = await self.tutor.message(user, decode(event.get("text") or ""), receipt)
         await self._deliver_direct(client, user, event["channel"], turn)
+        await self.tutor.sent(PLATFORM, receipt)
 
     async def on_home_opened(
         self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient

@@ -113,3 +113,19 @@ def post_id_of(value: str) -> int | None:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_POST_ID_DIGITS:
         return None
     return int(digits)
+
+
+def deduplicated_event_id(body: dict[str, Any]) -> str | None:
+    """The event id by which a retry of this Events API body is told apart, if it has one.
+
+    None for a DM message too: it counts once by the replies stored with its effect, so a
+    retry after a crash mid-answer (effect not stored) is still answered.
+    """
+    if body.get("type") != "event_callback" or not body.get("event_id"):
+        return None
+    event = body.get("event")
+    dm = isinstance(event, dict) and (event.get("type"), event.get("channel_type")) == (
+        "message",
+        "im",
+    )
+    return None if dm else str(body["event_id"])
