@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from sqlalchemy import ColumnElement, and_, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,7 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.engine.model import Attempt, Difficulty, NewAttempt, Source, UserRef, Verdict
 from storage.database import for_writes
 from storage.dialect import upsert_insert
+from storage.outages import GuardedSessions, OutageLog, watch_for_disconnects
 from storage.tables import AttemptRow, UserRow
+
+
+class SessionSource(Protocol):
+    """Opens sessions: `async with source() as session` to read, `.begin()` to write."""
+
+    def __call__(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A session to read with."""
+        ...
+
+    def begin(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A session in a transaction, committed at the end of the block."""
+        ...
 
 
 class SqlStoreBase:
@@ -25,8 +38,16 @@ class SqlStoreBase:
         self._engine = engine
         # Reads begin deferred (in WAL mode they never wait); writes begin by taking SQLite's
         # write lock, whatever they run first (see database.for_writes).
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(for_writes(engine), expire_on_commit=False)
+        reads = async_sessionmaker(engine, expire_on_commit=False)
+        writes = async_sessionmaker(for_writes(engine), expire_on_commit=False)
+        self._sessions: SessionSource = reads
+        self._write_sessions: SessionSource = writes
+        if engine.dialect.name != "sqlite":
+            # A server can go away and come back; a SQLite file cannot (see storage.outages).
+            outages = OutageLog()
+            watch_for_disconnects(engine, outages)
+            self._sessions = GuardedSessions(reads, outages)
+            self._write_sessions = GuardedSessions(writes, outages)
         self._user_keys_cache: dict[tuple[str, str, str], int] = {}
         # SQLite has one writer at a time and its busy handler polls with growing sleeps, so
         # this process's writers queue here instead; PostgreSQL writers run concurrently.

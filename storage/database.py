@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.engine.errors import SettingsError
+from storage.outages import CONNECT_TIMEOUT_SECONDS
 from storage.tables import SLACK_SDK_TABLES
 
 SETTING_NAME: Final = "DATABASE_URL"
@@ -91,8 +92,11 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
         event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
         return engine
-    # The bot holds connections for days; a server restart must not surface as an error.
-    return create_async_engine(parsed, pool_pre_ping=True)
+    # The bot holds connections for days; a server restart must not surface as an error. A
+    # connection attempt gives up in seconds, not asyncpg's minute (see storage.outages).
+    return create_async_engine(
+        parsed, pool_pre_ping=True, connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}
+    )
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
