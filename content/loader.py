@@ -44,7 +44,8 @@ class Duplicate:
 def seed_document() -> Pack:
     """The seed document shipped inside the package, parsed as it is, without its overlay."""
     source = resources.files("content").joinpath("packs", DEFAULT_PACK_NAME)
-    return parse_pack(source.read_text(encoding="utf-8"), f"content/packs/{DEFAULT_PACK_NAME}")
+    path = f"content/packs/{DEFAULT_PACK_NAME}"
+    return parse_pack(decode_text(source.read_bytes(), path), path)
 
 
 def default_pack() -> Pack:
@@ -64,11 +65,12 @@ def _shipped_files(folder_name: str, suffixes: tuple[str, ...]) -> list[tuple[st
     folder = resources.files("content").joinpath("packs", folder_name)
     if not folder.is_dir():
         return []
-    return [
-        (f"content/packs/{folder_name}/{item.name}", item.read_text(encoding="utf-8"))
-        for item in sorted(folder.iterdir(), key=lambda item: item.name)
-        if item.name.endswith(suffixes) and item.name.lower() not in NOT_PACKS
-    ]
+    found: list[tuple[str, str]] = []
+    for item in sorted(folder.iterdir(), key=lambda item: item.name):
+        if item.name.endswith(suffixes) and item.name.lower() not in NOT_PACKS:
+            path = f"content/packs/{folder_name}/{item.name}"
+            found.append((path, decode_text(item.read_bytes(), path)))
+    return found
 
 
 def default_packs() -> list[Pack]:
@@ -182,22 +184,30 @@ def pack_paths(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def read_pack(path: Path) -> Pack:
-    """Read and parse one pack file; undecodable bytes are a ContentError naming the line."""
-    data = path.read_bytes()
+def decode_text(data: bytes, path: str) -> str:
+    """A file's bytes as text, a BOM dropped; undecodable bytes are a ContentError naming
+    their line.
+
+    Its line breaks stay as they are (a text-mode read would turn a lone '\\r' into a new
+    line): the parsers split at '\\n' only, so every line they name is the editor's.
+    """
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise ContentError(str(path), line, "not valid UTF-8 text") from None
-    pack = parse_pack(text, str(path))
+        raise ContentError(path, line, "not valid UTF-8 text") from None
+
+
+def read_pack(path: Path) -> Pack:
+    """Read and parse one pack file; undecodable bytes are a ContentError naming the line."""
+    pack = parse_pack(decode_text(path.read_bytes(), str(path)), str(path))
     overlays: list[tuple[str, str]] = []
     problems: list[ContentError] = []
     for overlay in overlay_paths(path):
         try:
-            overlays.append((str(overlay), overlay.read_text(encoding="utf-8-sig")))
-        except UnicodeDecodeError:
-            problems.append(ContentError(str(overlay), 1, "not valid UTF-8 text"))
+            overlays.append((str(overlay), decode_text(overlay.read_bytes(), str(overlay))))
+        except ContentError as problem:
+            problems.append(problem)
     if problems:
         raise PackProblemsError(problems)
     return with_overlays(pack, overlays)

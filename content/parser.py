@@ -38,16 +38,18 @@ from content.rubrics import apply_entry, parse_inline
 RUBRIC_BLOCK_START: Final = "<!-- awsquiz-rubric"
 """Opens an inline rubric: YAML for the question before it, up to a line that is `-->`."""
 
-SEED_TOPIC: Final = re.compile(r"^##\s+\d+\.\s+(?P<name>\S.*?)\s*$")
-SEED_SECTION: Final = re.compile(r"^###\s+(?P<name>\S.*?)\s*$")
+# The heading patterns capture to the end of the line and `_heading` strips what they caught:
+# a lazy capture before `\s*$` would rescan a run of spaces from each of its characters,
+# quadratic time on one long line.
+SEED_TOPIC: Final = re.compile(r"##\s+\d+\.\s+(?P<text>\S.*)")
+SEED_SECTION: Final = re.compile(r"###\s+(?P<text>\S.*)")
 SEED_BULLET: Final = re.compile(r"^-\s+\*\*(?P<term>[^*]+?):?\*\*:?\s*(?P<text>.*)$")
 SEED_QUESTION: Final = re.compile(r"^-\s+\*\*Q:\*\*\s*(?P<text>.*)$")
 SEED_ANSWER: Final = re.compile(r"^\s+-\s+\*\*A:\*\*\s*(?P<text>.*)$")
-NUMBERED_QUESTION: Final = re.compile(r"^###\s+\d+\.\s+(?P<text>\S.*?)\s*$")
+NUMBERED_QUESTION: Final = re.compile(r"###\s+\d+\.\s+(?P<text>\S.*)")
 LEADING_LABEL: Final = re.compile(r"^\*\*(?:Question|Scenario|Answer|Q|A):\*\*\s*", re.IGNORECASE)
 VENDOR_PREFIX: Final = re.compile(r"^(?:Amazon|AWS)\s+", re.IGNORECASE)
 QUESTION_ID: Final = re.compile(r"[\w./-]+")
-PARENTHESIS: Final = re.compile(r"\s*\((?P<inner>[^)]*)\)\s*$")
 SHORT_WORD_LENGTH: Final = 3
 
 OVERVIEW, KEY_CONCEPTS, ADVANCED, SAMPLES = (
@@ -73,10 +75,10 @@ class Pack:
 
 def parse_pack(text: str, path: str) -> Pack:
     """Parse one pack file; problems raise PackProblemsError, each naming its file and line."""
-    lines = text.splitlines()
+    lines = split_lines(text)
     name = PurePath(path).stem
     if any(SEED_TOPIC.match(line) for line in lines) and any(
-        (m := SEED_SECTION.match(line)) and m["name"].lower() in (KEY_CONCEPTS, SAMPLES)
+        (section := _heading(SEED_SECTION, line)) and section.lower() in (KEY_CONCEPTS, SAMPLES)
         for line in lines
     ):
         topics, questions, problems = _SeedParser(path, lines).parse()
@@ -95,6 +97,19 @@ def parse_pack(text: str, path: str) -> Pack:
     return pack
 
 
+def split_lines(text: str) -> list[str]:
+    """The lines of `text`, numbered as editors number them: split at '\\n' only.
+
+    `str.splitlines` also splits at U+2028, U+2029, U+0085, form feed, vertical tab,
+    '\\x1c'-'\\x1e' and a lone carriage return, which would put every later line number in
+    a problem off; here they are characters of their line. A CRLF file's '\\r' is dropped.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the final newline ends the last line; it opens none
+    return [line.removesuffix("\r") for line in lines]
+
+
 class PackParseError(PackProblemsError):
     """A pack's problems, with what of it did parse: its good questions can still be
     checked against the other packs (a duplicate id is one more problem to report)."""
@@ -106,8 +121,31 @@ class PackParseError(PackProblemsError):
 
 def split_topic_name(heading: str) -> tuple[str, str]:
     """Return (short name, full name): 'Amazon ECS (Elastic Container Service)' -> 'Amazon ECS'."""
-    short = PARENTHESIS.sub("", heading).strip() or heading
+    short = _without_final_parenthesis(heading).strip() or heading
     return short, heading
+
+
+def _without_final_parenthesis(text: str) -> str:
+    """`text` without the parenthesis that ends it and the whitespace before that:
+    'Amazon ECS (Elastic Container Service)' -> 'Amazon ECS'; other text as it is.
+
+    The parenthesis opens at the first '(' after the previous ')'. Found from the end, in
+    linear time: searching for r'\\s*\\([^)]*\\)\\s*$' restarts at every '(' and every
+    space of the text, quadratic on one long line.
+    """
+    body = text.rstrip()
+    if not body.endswith(")"):
+        return text
+    close = len(body) - 1
+    opening = body.find("(", body.rfind(")", 0, close) + 1, close)
+    return text if opening < 0 else body[:opening].rstrip()
+
+
+def _heading(pattern: re.Pattern[str], line: str) -> str | None:
+    """The text of the heading `pattern` matches at the start of `line`, without the
+    whitespace that ends the line; None when it is no such heading."""
+    match = pattern.match(line)
+    return match["text"].rstrip() if match else None
 
 
 def topic_id_for(name: str) -> str:
@@ -155,10 +193,11 @@ class _TopicDraft:
     overview: list[str] = field(default_factory=list)
     key_concepts: list[str] = field(default_factory=list)
     advanced_topics: list[str] = field(default_factory=list)
+    id: str = field(init=False)
+    """Slugged once: every question of the topic asks for it, and a name may be long."""
 
-    @property
-    def id(self) -> str:
-        return topic_id_for(self.name)
+    def __post_init__(self) -> None:
+        self.id = topic_id_for(self.name)
 
 
 class _SeedParser:
@@ -174,6 +213,9 @@ class _SeedParser:
         self.pending_question: tuple[str, int] | None = None
         self.default_difficulty: Difficulty | None = None
         self.problems: list[ContentError] = []
+        # The question that wrapped bullet lines continue, and its reference in pieces.
+        self.wrapped_into: int | None = None
+        self.wrapped: list[str] = []
 
     def parse(self) -> tuple[list[Topic], list[Question], list[ContentError]]:
         index = 0
@@ -193,6 +235,7 @@ class _SeedParser:
                 self._line(raw, number)
             except ContentError as problem:  # note it and read on: report them all at once
                 self.problems.append(problem)
+        self._join_wrapped()
         try:
             self._close_topic(len(self.lines))
         except ContentError as problem:
@@ -203,17 +246,17 @@ class _SeedParser:
         line = raw.rstrip()
         if not line.strip() or line.strip() == "---" or line.startswith("# "):
             return
-        if match := SEED_TOPIC.match(line):
+        if (heading := _heading(SEED_TOPIC, line)) is not None:
             self._close_topic(number)
-            short, full = split_topic_name(match["name"])
+            short, full = split_topic_name(heading)
             if not topic_id_for(short):
                 raise ContentError(self.path, number, f"topic {short!r} has no letters or digits")
             self.topic = _TopicDraft(name=short, full_name=full, line=number)
             self.section = None
             self.default_difficulty = None
             return
-        if match := SEED_SECTION.match(line):
-            self._section(match["name"], number)
+        if (heading := _heading(SEED_SECTION, line)) is not None:
+            self._section(heading, number)
             return
         if self.topic is None:
             return  # the pack's introduction, before its first topic
@@ -247,8 +290,7 @@ class _SeedParser:
         if match is None:
             if line.startswith((" ", "\t")) and self.questions:
                 # A wrapped bullet: its text continues the last question's reference.
-                last = self.questions[-1]
-                self.questions[-1] = replace(last, reference=f"{last.reference} {line.strip()}")
+                self._continue_reference(line.strip())
                 return
             raise ContentError(self.path, number, "expected a bullet '- **Term:** explanation'")
         term, text = match["term"].strip().rstrip(":"), match["text"].strip()
@@ -299,7 +341,24 @@ class _SeedParser:
             return
         raise ContentError(self.path, number, "expected '- **Q:** question' or '  - **A:** answer'")
 
+    def _continue_reference(self, text: str) -> None:
+        """Add a wrapped line to the last question's reference. The pieces are joined once,
+        by `_join_wrapped`: copying the reference again for each line is quadratic."""
+        last = len(self.questions) - 1
+        if self.wrapped_into != last:
+            self._join_wrapped()
+            self.wrapped_into, self.wrapped = last, [self.questions[last].reference]
+        self.wrapped.append(text)
+
+    def _join_wrapped(self) -> None:
+        """Write the wrapped lines read so far into their question's reference."""
+        if self.wrapped_into is not None:
+            question = self.questions[self.wrapped_into]
+            self.questions[self.wrapped_into] = replace(question, reference=" ".join(self.wrapped))
+            self.wrapped_into, self.wrapped = None, []
+
     def _rubric(self, start: int) -> int:
+        self._join_wrapped()  # a rubric may replace the reference: it must be whole first
         last = self.questions[-1] if self.questions else None
         if last is None or self.topic is None or last.topic_id != self.topic.id:
             self.problems.append(
@@ -347,7 +406,7 @@ class _SeedParser:
 
 def _what_is(term: str) -> str:
     """'Task Placement Strategies' -> 'what are task placement strategies'."""
-    head = PARENTHESIS.sub("", term).strip()
+    head = _without_final_parenthesis(term).strip()
     last_word = head.split()[-1] if head.split() else head
     plural = last_word.endswith("s") and not last_word.endswith("ss") and not last_word.isupper()
     return f"{'what are' if plural else 'what is'} {_lower_common_words(term)}"
@@ -368,6 +427,7 @@ def _parse_numbered(
     path: str, name: str, lines: list[str]
 ) -> tuple[list[Topic], list[Question], list[ContentError]]:
     topic_name = _name_from_file(name)
+    topic_id = topic_id_for(split_topic_name(topic_name)[0])
     nicknames: tuple[str, ...] = ()
     pack_difficulty = Difficulty.INTERVIEW
     questions: list[Question] = []
@@ -392,17 +452,18 @@ def _parse_numbered(
                 elif meta is not None:
                     check_keys(meta, path, PACK_KEYS, "before the first question")
                     topic_name = meta.topic or topic_name
+                    topic_id = topic_id_for(split_topic_name(topic_name)[0])
                     nicknames = meta.nicknames or nicknames
                     pack_difficulty = meta.difficulty or pack_difficulty
             except ContentError as problem:  # note it and read on: report them all at once
                 problems.append(problem)
             continue
-        match = NUMBERED_QUESTION.match(line)
+        heading = _heading(NUMBERED_QUESTION, line)
         index += 1
-        if match is None:
+        if heading is None:
             continue
         heading_line = index
-        prompt = _clean(match["text"])
+        prompt = _clean(heading)
         answer_lines: list[str] = []
         while index < len(lines) and lines[index].strip() and not lines[index].startswith("#"):
             if lines[index].strip().startswith((BLOCK_START, RUBRIC_BLOCK_START)):
@@ -410,7 +471,6 @@ def _parse_numbered(
             answer_lines.append(lines[index].strip())
             index += 1
         answer = _clean(" ".join(answer_lines))
-        topic_id = topic_id_for(split_topic_name(topic_name)[0])
         if not prompt:
             problems.append(ContentError(path, heading_line, "question heading has no text"))
             continue
@@ -437,7 +497,7 @@ def _parse_numbered(
             )
         )
     short, full = split_topic_name(topic_name)
-    topic = Topic(id=topic_id_for(short), name=short, full_name=full, nicknames=nicknames)
+    topic = Topic(id=topic_id, name=short, full_name=full, nicknames=nicknames)
     return [topic], questions, problems
 
 

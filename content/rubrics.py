@@ -8,6 +8,7 @@ reported at once.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
@@ -33,6 +34,7 @@ TOPICS_KEY: Final = "topics"
 TOPIC_KEYS: Final = frozenset({"name", "nicknames"})
 CONCEPT_KEYS: Final = frozenset({"name", "also", "weight", "required", "optional", "of"})
 _DOCS_URL: Final = re.compile(r"https://[^\s<>\"']+")
+_NEWLINE: Final = re.compile("\n")
 
 _SCALARS: Final = yaml.constructor.SafeConstructor()
 # libyaml's parser when PyYAML was built with it (the wheels are): the node tree and its
@@ -94,6 +96,27 @@ class Overlay:
     topics: tuple[TopicEntry, ...] = ()
 
 
+class _FileLines:
+    """The line of the file a YAML mark is on, counting '\\n' alone as a line break.
+
+    PyYAML and libyaml also end a line at a lone '\\r', U+0085, U+2028 and U+2029, so their
+    `mark.line` drifts from the line editors (and the markdown parser) show after one of
+    those; the mark's index, in characters, does not.
+    """
+
+    def __init__(self, text: str, first_line: int) -> None:
+        self.first_line = first_line
+        self._breaks = [found.start() for found in _NEWLINE.finditer(text)]
+
+    def at(self, index: int) -> int:
+        """The line of the character at `index` of the text."""
+        return self.first_line + bisect_left(self._breaks, index)
+
+    def of(self, node: yaml.Node) -> int:
+        """The line a node starts on."""
+        return self.at(node.start_mark.index)
+
+
 def parse_overlay(text: str, path: str) -> list[RubricEntry]:
     """Every rubric entry of an overlay file; problems raise PackProblemsError naming file
     and line."""
@@ -104,21 +127,22 @@ def read_overlay(text: str, path: str) -> Overlay:
     """Every entry of an overlay file, the `topics` mapping included; problems raise
     PackProblemsError naming file and line."""
     problems: list[ContentError] = []
-    root = _compose(text, path, 0, problems)
+    lines = _FileLines(text, 1)
+    root = _compose(text, path, lines, problems)
     entries: list[RubricEntry] = []
     topics: list[TopicEntry] = []
     if root is None:
         if not problems:
             problems.append(ContentError(path, 1, "the rubric file is empty"))
     elif not isinstance(root, yaml.MappingNode):
-        problems.append(_problem(path, root, 0, "expected a mapping of question id -> rubric"))
+        problems.append(_problem(path, root, lines, "expected a mapping of question id -> rubric"))
     else:
-        for key, value in _unique_pairs(root, path, 0, problems, "question id"):
+        for key, value in _unique_pairs(root, path, lines, problems, "question id"):
             question_id = str(key.value).strip()
             if question_id == TOPICS_KEY:
-                topics.extend(_topic_entries(value, path, problems))
+                topics.extend(_topic_entries(value, path, lines, problems))
                 continue
-            entry = _entry(value, path, 0, question_id, _line(key, 0), problems)
+            entry = _entry(value, path, lines, question_id, lines.of(key), problems)
             if entry is not None:
                 entries.append(entry)
     if problems:
@@ -126,19 +150,21 @@ def read_overlay(text: str, path: str) -> Overlay:
     return Overlay(tuple(entries), tuple(topics))
 
 
-def _topic_entries(node: yaml.Node, path: str, problems: list[ContentError]) -> list[TopicEntry]:
-    reader = _Reader(path, 0, problems)
+def _topic_entries(
+    node: yaml.Node, path: str, lines: _FileLines, problems: list[ContentError]
+) -> list[TopicEntry]:
+    reader = _Reader(path, lines, problems)
     if not isinstance(node, yaml.MappingNode):
         reader.fail(node, f"{TOPICS_KEY!r} must map topic ids to 'name' and 'nicknames'")
         return []
     found: list[TopicEntry] = []
-    for key, value in _unique_pairs(node, path, 0, problems, "topic id"):
+    for key, value in _unique_pairs(node, path, lines, problems, "topic id"):
         topic_id = str(key.value).strip()
         if not isinstance(value, yaml.MappingNode):
             reader.fail(value, f"topic {topic_id!r} must be a mapping with 'name' or 'nicknames'")
             continue
         fields: dict[str, yaml.Node] = {}
-        for field_key, field_value in _unique_pairs(value, path, 0, problems, "key"):
+        for field_key, field_value in _unique_pairs(value, path, lines, problems, "key"):
             name = str(field_key.value).strip()
             if name in TOPIC_KEYS:
                 fields[name] = field_value
@@ -147,52 +173,56 @@ def _topic_entries(node: yaml.Node, path: str, problems: list[ContentError]) -> 
                 reader.fail(field_key, f"unknown key {name!r} (known: {known})")
         display = reader.phrase(fields["name"], "name") if "name" in fields else None
         nicknames = reader.phrases(fields["nicknames"], "nickname") if "nicknames" in fields else ()
-        found.append(TopicEntry(topic_id, path, _line(key, 0), display, nicknames))
+        found.append(TopicEntry(topic_id, path, lines.of(key), display, nicknames))
     return found
 
 
 def parse_inline(text: str, path: str, first_line: int, question_id: str) -> RubricEntry:
     """The rubric of an inline block whose YAML starts at line `first_line` of `path`."""
     problems: list[ContentError] = []
-    root = _compose(text, path, first_line - 1, problems)
+    lines = _FileLines(text, first_line)
+    root = _compose(text, path, lines, problems)
     entry = None
     if root is None and not problems:
         problems.append(ContentError(path, first_line, "the rubric block is empty"))
     elif root is not None:
-        entry = _entry(root, path, first_line - 1, question_id, first_line, problems)
+        entry = _entry(root, path, lines, question_id, first_line, problems)
     if problems or entry is None:
         raise PackProblemsError(problems or [ContentError(path, first_line, "no rubric")])
     return entry
 
 
-def _compose(text: str, path: str, offset: int, problems: list[ContentError]) -> yaml.Node | None:
+def _compose(
+    text: str, path: str, lines: _FileLines, problems: list[ContentError]
+) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = offset + (mark.line + 1 if mark is not None else 1)
+        line = lines.at(mark.index) if mark is not None else lines.first_line
         problems.append(ContentError(path, line, f"not valid YAML: {error.problem or error}"))
+    except yaml.reader.ReaderError as error:
+        # A character YAML refuses (a control character such as a form feed): named at its
+        # line, without PyYAML's "in <unicode string>, position N" that means nothing here.
+        reason = str(error).partition("\n")[0]
+        problems.append(ContentError(path, lines.at(error.position), f"not valid YAML: {reason}"))
     except yaml.YAMLError as error:
-        problems.append(ContentError(path, offset + 1, f"not valid YAML: {error}"))
+        problems.append(ContentError(path, lines.first_line, f"not valid YAML: {error}"))
     return None
 
 
-def _line(node: yaml.Node, offset: int) -> int:
-    return offset + node.start_mark.line + 1
-
-
-def _problem(path: str, node: yaml.Node, offset: int, message: str) -> ContentError:
-    return ContentError(path, _line(node, offset), message)
+def _problem(path: str, node: yaml.Node, lines: _FileLines, message: str) -> ContentError:
+    return ContentError(path, lines.of(node), message)
 
 
 def _unique_pairs(
-    node: yaml.MappingNode, path: str, offset: int, problems: list[ContentError], what: str
+    node: yaml.MappingNode, path: str, lines: _FileLines, problems: list[ContentError], what: str
 ) -> Iterable[tuple[yaml.ScalarNode, yaml.Node]]:
     """The (key, value) pairs of a mapping, refusing non-text and repeated keys."""
     seen: dict[str, int] = {}
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode) or not str(key.value).strip():
-            problems.append(_problem(path, key, offset, f"a {what} must be plain text"))
+            problems.append(_problem(path, key, lines, f"a {what} must be plain text"))
             continue
         text = str(key.value).strip()
         if text in seen:
@@ -200,26 +230,26 @@ def _unique_pairs(
                 _problem(
                     path,
                     key,
-                    offset,
+                    lines,
                     f"{what} {text!r} is given twice (first at line {seen[text]})",
                 )
             )
             continue
-        seen[text] = _line(key, offset)
+        seen[text] = lines.of(key)
         yield key, value
 
 
 class _Reader:
     """Reads one entry's nodes, noting problems with their lines."""
 
-    def __init__(self, path: str, offset: int, problems: list[ContentError]) -> None:
+    def __init__(self, path: str, lines: _FileLines, problems: list[ContentError]) -> None:
         self.path = path
-        self.offset = offset
+        self.lines = lines
         self.problems = problems
         self.subject_lines: dict[str, yaml.Node] = {}
 
     def fail(self, node: yaml.Node, message: str) -> None:
-        self.problems.append(_problem(self.path, node, self.offset, message))
+        self.problems.append(_problem(self.path, node, self.lines, message))
 
     def text(self, node: yaml.Node, what: str) -> str | None:
         """A non-empty one-line-or-more text value."""
@@ -294,18 +324,18 @@ def _scalar(node: yaml.Node) -> object:
 def _entry(
     node: yaml.Node,
     path: str,
-    offset: int,
+    lines: _FileLines,
     question_id: str,
     line: int,
     problems: list[ContentError],
 ) -> RubricEntry | None:
-    reader = _Reader(path, offset, problems)
+    reader = _Reader(path, lines, problems)
     if not isinstance(node, yaml.MappingNode):
         reader.fail(node, f"the rubric of {question_id!r} must be a mapping with 'concepts'")
         return None
     before = len(problems)
     fields: dict[str, yaml.Node] = {}
-    for key, value in _unique_pairs(node, path, offset, problems, "key"):
+    for key, value in _unique_pairs(node, path, lines, problems, "key"):
         name = str(key.value).strip()
         if name not in ENTRY_KEYS:
             reader.fail(key, f"unknown key {name!r} (known: {', '.join(sorted(ENTRY_KEYS))})")
@@ -332,7 +362,7 @@ def _entry(
     level = optional("difficulty")
     if level is not None:
         try:
-            difficulty = parse_difficulty(path, _line(fields["difficulty"], offset), level)
+            difficulty = parse_difficulty(path, lines.of(fields["difficulty"]), level)
         except ContentError as problem:  # the packs' own wording of the same mistake
             problems.append(problem)
     if len(problems) > before:
@@ -356,7 +386,7 @@ def _subjects(reader: _Reader, node: yaml.Node) -> tuple[Subject, ...]:
         reader.fail(node, "subjects must be a mapping: subject name -> [its other names]")
         return ()
     subjects: list[Subject] = []
-    for key, value in _unique_pairs(node, reader.path, reader.offset, reader.problems, "subject"):
+    for key, value in _unique_pairs(node, reader.path, reader.lines, reader.problems, "subject"):
         name = reader.phrase(key, "a subject name")
         if name is None:
             continue
@@ -390,7 +420,7 @@ def _concepts(
                 item, f"concept {concept.label!r} is named twice (first at line {names[identity]})"
             )
             continue
-        names[identity] = _line(item, reader.offset)
+        names[identity] = reader.lines.of(item)
         concepts.append(concept)
     if concepts and all(concept.optional for concept in concepts):
         reader.fail(node, "every concept is optional: at least one must count")
@@ -418,7 +448,7 @@ def _concept(reader: _Reader, node: yaml.Node, subjects: set[str]) -> RubricConc
         return None
     before = len(reader.problems)
     fields: dict[str, yaml.Node] = {}
-    for key, value in _unique_pairs(node, reader.path, reader.offset, reader.problems, "key"):
+    for key, value in _unique_pairs(node, reader.path, reader.lines, reader.problems, "key"):
         name = str(key.value).strip()
         if name not in CONCEPT_KEYS:
             reader.fail(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Final
 
 from rapidfuzz import fuzz, process
@@ -17,7 +17,21 @@ from bot.engine.naming import squash
 MIN_PREFIX_LENGTH: Final = 3
 FUZZY_TOPIC_CUTOFF: Final = 85
 _VENDOR = re.compile(r"^(?:amazon|aws)\s+", re.IGNORECASE)
-_PARENTHESIS = re.compile(r"\(([^)]*)\)")
+
+
+def _parenthesised(text: str) -> Iterator[str]:
+    r"""What stands between each '(' and the next ')', left to right.
+
+    A scan rather than a regex: `\(([^)]*)\)` rescans to the end of the text from every '('
+    that is never closed, quadratic in a long heading.
+    """
+    start = text.find("(")
+    while start >= 0:
+        end = text.find(")", start + 1)
+        if end < 0:
+            return
+        yield text[start + 1 : end]
+        start = text.find("(", end + 1)
 
 
 class Catalog:
@@ -103,7 +117,7 @@ def _match_keys(topics: Sequence[Topic], nicknames: Mapping[str, Iterable[str]])
     for topic in topics:
         spellings = [topic.id, topic.name, topic.full_name, _VENDOR.sub("", topic.name)]
         spellings += topic.nicknames
-        for inner in _PARENTHESIS.findall(topic.full_name):
+        for inner in _parenthesised(topic.full_name):
             spellings.append(inner)
             spellings.append("".join(word[0] for word in inner.split() if word[:1].isupper()))
         spellings += [nick for s in spellings for nick in nicknames.get(squash(s), ())]
