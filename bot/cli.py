@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import process
@@ -173,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     slack = commands.add_parser("slack", help="Slack app set-up")
     slack_commands = slack.add_subparsers(required=True, metavar="ACTION")
     manifest = slack_commands.add_parser("manifest", help="print the Slack app manifest (JSON)")
-    manifest.add_argument("--request-url", help="HTTP mode: https://HOST/slack/events")
+    manifest.add_argument(
+        "--request-url", type=_https_url, help="HTTP mode: https://HOST/slack/events"
+    )
     manifest.set_defaults(handler=_slack_manifest)
 
     discord = commands.add_parser("discord", help="Discord app set-up")
@@ -183,6 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.set_defaults(handler=_discord_sync)
     return parser
+
+
+def _https_url(text: str) -> str:
+    """An https URL (Slack sends requests to nothing else), or a usage error saying so."""
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.netloc:
+        raise argparse.ArgumentTypeError(
+            f"must be an https URL such as https://bot.example.com/slack/events, not {text!r}"
+        )
+    return text
 
 
 def _topic_name(text: str) -> str:

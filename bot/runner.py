@@ -9,7 +9,7 @@ import signal
 from contextlib import suppress
 
 from bot.app import open_services
-from bot.engine.errors import SettingsError
+from bot.engine.errors import AwsquizError, SettingsError
 from bot.engine.ports import ChatAdapter
 from bot.platforms import (
     Platform,
@@ -69,8 +69,27 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 if resent:
                     log.info("sent %d replies a previous run stored and did not send", resent)
                 log.info("awsquiz running: %s", ", ".join(platforms))
+        except ExceptionGroup as failed:
+            # A platform stopping on a refusal (a setting to fix) says so plainly, as a
+            # refusal at start-up does, not as a traceback of the task group.
+            refusal = _first_refusal(failed)
+            if refusal is None:
+                raise
+            raise refusal from None
         finally:
             await scheduler.shutdown()
+
+
+def _first_refusal(group: BaseExceptionGroup[BaseException]) -> AwsquizError | None:
+    """The first AwsquizError in a (nested) exception group, if any."""
+    for error in group.exceptions:
+        if isinstance(error, AwsquizError):
+            return error
+        if isinstance(error, BaseExceptionGroup):
+            nested = _first_refusal(error)
+            if nested is not None:
+                return nested
+    return None
 
 
 def _stop_on_signals() -> asyncio.Event:

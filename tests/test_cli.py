@@ -504,6 +504,14 @@ def test_slack_manifest_is_one_paste_for_socket_mode_or_http(db: Path) -> None:
     assert redirects == ["https://bot.example/slack/oauth_redirect"]
 
 
+@pytest.mark.parametrize("url", ["http://bot.example/slack/events", "bot.example/slack/events"])
+def test_slack_manifest_refuses_a_request_url_that_is_not_https(db: Path, url: str) -> None:
+    refused = awsquiz("slack", "manifest", "--request-url", url, db=db)
+    assert refused.returncode == 2
+    assert "must be an https URL" in refused.stderr
+    assert refused.stdout == ""
+
+
 def test_run_with_a_bot_token_but_no_way_to_connect_names_what_is_missing(db: Path) -> None:
     result = awsquiz("run", env={"SLACK_BOT_TOKEN": "xoxb-secret-value"}, db=db)
     assert result.returncode == 2

@@ -82,7 +82,7 @@ class QuizBot(discord.Client):
     """A minimal bot shaped like ours: `/awsquiz` group, persistent view, DM handler."""
 
     def __init__(self) -> None:
-        # Default intents only: DM content arrives without the privileged message_content.
+        # Default intents here: the double does not care which a client asks for.
         super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0)
         self.tree = app_commands.CommandTree(self)
         self.tree.add_command(self._awsquiz_group())

@@ -31,6 +31,7 @@ from bot.adapters.discord.client import AwsquizClient, serve
 from bot.adapters.discord.handlers import DiscordHandlers
 from bot.app import open_services
 from bot.engine.daily.model import ChannelRef, PostState
+from bot.engine.errors import SettingsError
 from bot.engine.model import UserRef
 from bot.runner import run
 from bot.settings import Settings, load_settings
@@ -74,6 +75,7 @@ async def test_awsquiz_run_with_only_a_discord_token_answers_and_stops(
     assert "EC2" in json.dumps(callback.data["embeds"])
     (identify,) = double.identify_payloads()
     assert identify["token"] == BOT_TOKEN
+    assert identify["intents"] == 4097  # guilds and direct messages: nothing privileged
     assert double.calls_to("PUT", f"/applications/{APPLICATION_ID}/commands")  # synced at start
 
 
@@ -142,3 +144,17 @@ async def test_serve_resumes_after_the_gateway_closes_and_still_answers(
     assert (double.identifies, double.resumes) == (1, 1)
     assert callback.type == CALLBACK_CHANNEL_MESSAGE
     assert client.is_closed()
+
+
+async def test_a_bot_in_too_many_servers_for_one_shard_is_told_which_setting_to_set(
+    double: DiscordDouble, tmp_path: Path
+) -> None:
+    with pointed_at(double):
+        running = asyncio.create_task(run(discord_only(tmp_path / "d.db", double), asyncio.Event()))
+        await double.wait_for_gateway(1)
+        await double.close_gateway(4011)  # Discord: sharding required
+        async with asyncio.timeout(DEFAULT_TIMEOUT):
+            with pytest.raises(SettingsError) as caught:
+                await running
+    assert caught.value.name == "DISCORD_SHARD_COUNT"
+    assert "4011" in caught.value.problem

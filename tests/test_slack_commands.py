@@ -206,7 +206,6 @@ def test_manifest_scopes_events_and_app_home() -> None:
     assert set(app["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
-        "chat:write.public",
         "im:history",
         "im:write",
         "users:read",
@@ -227,6 +226,13 @@ def test_manifest_scopes_events_and_app_home() -> None:
         "messages_tab_enabled": True,
         "messages_tab_read_only_enabled": False,
     }
+
+
+def test_the_manifest_describes_the_app_at_length_and_refuses_plain_http() -> None:
+    app = manifest.manifest()
+    assert 175 <= len(app["display_information"]["long_description"]) <= 4000  # Slack's limits
+    with pytest.raises(ValueError, match="https"):
+        manifest.manifest(request_url="http://quiz.example.com/slack/events")
 
 
 @pytest.mark.parametrize("request_url", [None, "https://quiz.example.com/slack/events"])

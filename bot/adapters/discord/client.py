@@ -1,4 +1,4 @@
-"""The Discord client: default intents, persistent buttons, the `/awsquiz` tree, command sync.
+"""The Discord client: two intents, persistent buttons, the `/awsquiz` tree, command sync.
 
 discord.py reads its REST and gateway addresses from two class attributes,
 `discord.http.Route.BASE` and `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`; setting them
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Final
 
 import discord
 import yarl
@@ -26,6 +26,11 @@ from bot.adapters.discord.commands import build_group
 from bot.adapters.discord.handlers import DiscordHandlers
 from bot.engine.errors import SettingsError
 
+NEEDED_INTENTS: Final = discord.Intents(guilds=True, dm_messages=True)
+"""Gateway intents awsquiz asks for (4097): guild state and direct messages."""
+SHARDING_REQUIRED: Final = 4011
+"""Gateway close code: the bot is in too many servers for one connection."""
+
 log = logging.getLogger(__name__)
 
 
@@ -33,8 +38,10 @@ class AwsquizClient(discord.Client):
     """One Discord connection; `handlers` is set once the engine services are open."""
 
     def __init__(self, guild_id: int | None = None, **options: Any) -> None:
-        # Default intents only: DM text reaches a bot without privileged message_content.
-        super().__init__(intents=discord.Intents.default(), **options)
+        # Servers (their channels and roles, for permission checks) and DMs, nothing else: DM
+        # text reaches a bot without the privileged message_content. No message cache: the
+        # bot never looks a message up, so keeping the last thousand is only memory.
+        super().__init__(intents=NEEDED_INTENTS, max_messages=None, **options)
         self.tree: app_commands.CommandTree[AwsquizClient] = app_commands.CommandTree(self)
         self.tree.error(self.on_command_error)
         self.guild_id = guild_id
@@ -154,6 +161,13 @@ async def serve(client: AwsquizClient, token: str, stop: asyncio.Event) -> None:
         await client.close()
         await asyncio.gather(connection, return_exceptions=True)
     failure = connection.exception() if not connection.cancelled() else None
+    if isinstance(failure, discord.ConnectionClosed) and failure.code == SHARDING_REQUIRED:
+        raise SettingsError(
+            "DISCORD_SHARD_COUNT",
+            "Discord closed the connection with 4011, sharding required: the bot is in too "
+            "many servers for one connection. Set DISCORD_SHARD_COUNT (Discord recommends one "
+            "shard per 1,000 servers)",
+        ) from failure
     if failure is not None:
         raise failure  # e.g. a revoked token: discord.py does not retry that
 

@@ -12,11 +12,24 @@ SLASH_COMMAND: Final = "/awsquiz"
 COMMAND_DESCRIPTION: Final = "AWS and DevOps interview practice: questions, grades, interviews"
 COMMAND_USAGE_HINT: Final = "[topic] [level] | answer ... | interview ... | daily on HH:MM | help"
 APP_DESCRIPTION: Final = "Interview practice for AWS and DevOps, graded at once."
+LONG_DESCRIPTION: Final = (
+    "awsquiz is an interview coach for cloud and DevOps engineers, right in Slack. Type "
+    "*/awsquiz* for a question on EC2, ECS, Lambda, S3, Step Functions, CloudWatch, Terraform "
+    "and more, by topic and difficulty, answer in your own words, and get a score from 0 to "
+    "100 at once: the key concepts you covered and missed, anything you got wrong, the "
+    "reference answer and a link to the AWS documentation.\n\n"
+    "Practise alone with a mock interview in your direct messages (hints, skip, a summary at "
+    "the end), or turn on a daily question in a channel: it is posted at your local time, "
+    "everyone answers privately, and the answer and the day's ranking are revealed when it "
+    "closes, with streaks and leaderboards to keep a study group going.\n\n"
+    "awsquiz reads only what is sent to it: its slash command, its buttons, messages in its "
+    "own DMs, and, to never post a daily question twice after a restart, its own messages in "
+    "the channels it posts in."
+)
 BACKGROUND_COLOR: Final = "#232f3e"
 BOT_SCOPES: Final = (
     "commands",
     "chat:write",
-    "chat:write.public",
     "im:history",
     "im:write",
     "users:read",
@@ -37,6 +50,7 @@ class DisplayInformation(TypedDict):
 
     name: str
     description: str
+    long_description: str
     background_color: str
 
 
@@ -120,7 +134,14 @@ class Manifest(TypedDict):
 
 
 def manifest(name: str = "awsquiz", request_url: str | None = None) -> Manifest:
-    """The app manifest: Socket Mode without request_url, HTTP mode (all URLs) with one."""
+    """The app manifest: Socket Mode without request_url, HTTP mode (all URLs) with one.
+
+    Raises ValueError for a request URL that is not https (Slack refuses any other).
+    """
+    if request_url is not None:
+        parts = urlsplit(request_url)
+        if parts.scheme != "https" or not parts.netloc:
+            raise ValueError(f"the request URL must be an https URL, not {request_url!r}")
     command = SlashCommand(
         command=SLASH_COMMAND,
         description=COMMAND_DESCRIPTION,
@@ -140,7 +161,10 @@ def manifest(name: str = "awsquiz", request_url: str | None = None) -> Manifest:
         oauth["redirect_urls"] = [f"{origin.scheme}://{origin.netloc}{OAUTH_REDIRECT_PATH}"]
     return Manifest(
         display_information=DisplayInformation(
-            name=name, description=APP_DESCRIPTION, background_color=BACKGROUND_COLOR
+            name=name,
+            description=APP_DESCRIPTION,
+            long_description=LONG_DESCRIPTION,
+            background_color=BACKGROUND_COLOR,
         ),
         features=Features(
             bot_user=BotUser(display_name=name, always_online=True),
