@@ -318,6 +318,19 @@ def test_a_sentence_without_a_subject_is_about_the_last_one_named(grader: Grader
     assert result.contradictions == ()
 
 
+def test_a_subject_named_after_is_is_what_the_clause_subject_is(grader: Grader) -> None:
+    # "EBS is an instance store ...": the copula's complement names what EBS is like (wrongly
+    # here, but it is no new subject), so what follows is still said of EBS.
+    answer = "EBS is a network disk, not an instance store: it persists and you can detach it."
+    result = grader.grade(answer, "", rubric=RUBRIC_OF["ebs"])
+
+    assert {"EBS: persistent", "EBS: can be detached"} <= set(result.covered)
+    assert result.contradictions == ()
+
+    defined = "An EBS volume is the instance store made durable: it survives a stop."
+    assert "EBS: persistent" in grader.grade(defined, "", rubric=RUBRIC_OF["ebs"]).covered
+
+
 def test_a_subject_name_with_small_words_and_a_denied_subject(grader: Grader) -> None:
     right = grader.grade(
         "With run a job, Step Functions waits for the job to finish. It is not a callback, "

@@ -61,6 +61,8 @@ VERB_CUES: Final = frozenset({"what", "it", "they", "to"})
 """A subject's word right after these is a verb: 'what retries', 'it catches', 'to retry'."""
 RELATIVE_WORDS: Final = frozenset({"which", "that", "who", "where", "whose"})
 """'unlike EBS, which persists': a foil followed by these takes the clause's properties."""
+COPULAS: Final = frozenset({"is", "are", "'s"})
+ARTICLES: Final = frozenset({"a", "an", "the"})
 OBJECT_CUES: Final = frozenset(
     {
         "of",
@@ -483,6 +485,19 @@ def _mentions(
         or before.subject == mention.subject
         or (before.sentence, before.clause) != (mention.sentence, mention.clause)
     ]
+    # "A container is an image brought to life": named after the copula of a clause whose
+    # subject is named, a subject is what that one is, not what the clause is about.
+    for index, mention in enumerate(kept):
+        if mention.object or not _after_copula(words_tokens, words[mention.position].start):
+            continue
+        if any(
+            (other.sentence, other.clause) == (mention.sentence, mention.clause)
+            and other.position < mention.position
+            and other.subject != mention.subject
+            and not (other.object or other.foil)
+            for other in kept[:index]
+        ):
+            kept[index] = mention._replace(object=True)
     # "under ECS or EKS": a name joined to an object by a conjunction is an object too.
     by_end_token = {
         words[end].end: mention for mention, (_, end) in zip(mentions, spans, strict=True)
@@ -495,6 +510,14 @@ def _mentions(
         if joined is not None and joined.object and not mention.object:
             kept[index] = mention._replace(object=True, purpose=joined.purpose)
     return kept, frozenset(naming)
+
+
+def _after_copula(words_tokens: Sequence[str], start: int) -> bool:
+    """Whether the name starting at `start` follows 'is' or 'are', with an article or not."""
+    before = _clause_before(words_tokens, start, 2)
+    if before and before[0] in ARTICLES:
+        before = before[1:]
+    return bool(before) and before[0] in COPULAS
 
 
 def _opens_clause(words_tokens: Sequence[str], start: int, cues: Sequence[str]) -> bool:
