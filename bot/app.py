@@ -16,6 +16,7 @@ from bot.engine.grading.aliases import AWS_ALIASES
 from bot.engine.interview import InterviewService
 from bot.engine.naming import squash
 from bot.engine.ports import ChatAdapter, Clock
+from bot.engine.privacy import PrivacyService
 from bot.engine.quiz import QuizService
 from bot.engine.tutor import Tutor
 from bot.settings import Settings
@@ -38,6 +39,7 @@ class Services:
     interviews: InterviewService
     daily: DailyService
     tutor: Tutor
+    privacy: PrivacyService
 
 
 def topic_nicknames() -> dict[str, tuple[str, ...]]:
@@ -88,7 +90,10 @@ async def open_services(
         )
         platforms = adapters(store) if callable(adapters) else adapters
         daily = DailyService(quiz, store, platforms or {}, settings.daily_config)
-        tutor = Tutor(catalog, quiz, interviews, daily, store)
-        yield Services(catalog, store, quiz, interviews, daily, tutor)
+        privacy = PrivacyService(store, quiz.clock, removal_grace=settings.removed_workspace_grace)
+        # A workspace that removes the bot has its daily questions stopped, and is recorded.
+        daily.removal_listeners.append(privacy.workspace_removed)
+        tutor = Tutor(catalog, quiz, interviews, daily, store, privacy=privacy)
+        yield Services(catalog, store, quiz, interviews, daily, tutor, privacy)
     finally:
         await store.close()

@@ -31,14 +31,17 @@ from bot.engine.catalog import Catalog
 from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.daily.schedule import next_post_at, parse_timezone
 from bot.engine.daily.service import Outcome
-from bot.engine.errors import AwsquizError, UnknownQuestionError
+from bot.engine.errors import AwsquizError, InvalidOptionError, UnknownQuestionError
 from bot.engine.grading import Grader
 from bot.engine.interview import DEFAULT_QUESTIONS
 from bot.engine.model import Difficulty, Grade, Question, UserRef
+from bot.engine.personal_data import MemberData
+from bot.engine.privacy import PrivacyService, forgotten, nothing_kept, what_is_kept
+from bot.engine.reply import Reply, Tone
 from bot.redaction import LogRedaction
 from bot.settings import Settings, load_settings
 from content.check import check_packs
-from storage import default_database_url, upgrade
+from storage import default_database_url, open_store, upgrade
 
 CONSOLE_PLATFORM: Final = "console"
 CONSOLE_WORKSPACE: Final = "local"
@@ -110,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="your answers, average, topics and streak")
     stats.set_defaults(handler=_stats)
 
+    forget = commands.add_parser(
+        "forget", help="delete everything awsquiz keeps about you here (asks you first)"
+    )
+    forget.set_defaults(handler=_forget)
+
     grade = commands.add_parser("grade", help="grade JSON lines from FILE or stdin")
     grade.add_argument("file", nargs="?", type=Path, help="JSON lines; stdin when omitted")
     grade.add_argument(
@@ -177,7 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--request-url", type=_https_url, help="HTTP mode: https://HOST/slack/events"
     )
+    manifest.add_argument(
+        "--org-deploy",
+        action="store_true",
+        help="let an Enterprise Grid org install the app org-wide",
+    )
+    manifest.add_argument(
+        "--token-rotation",
+        action="store_true",
+        help="tokens that expire and are refreshed (OAuth, with --request-url; cannot be undone)",
+    )
     manifest.set_defaults(handler=_slack_manifest)
+    encrypt = slack_commands.add_parser(
+        "encrypt-tokens",
+        help="encrypt stored installation tokens with the first key of AWSQUIZ_TOKEN_KEYS",
+    )
+    encrypt.set_defaults(handler=_slack_encrypt_tokens)
 
     discord = commands.add_parser("discord", help="Discord app set-up")
     discord_commands = discord.add_subparsers(required=True, metavar="ACTION")
@@ -270,6 +293,38 @@ def _stats(_: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(go())
     return EXIT_OK
+
+
+YES_WORDS: Final = frozenset({"y", "yes"})
+
+
+def _forget(_: argparse.Namespace, settings: Settings) -> int:
+    """Forget me at the terminal: what would be deleted, a y/N question, then the deletion."""
+    out, user = Console(highlight=False), console_user()
+    kept = asyncio.run(_with_privacy(settings, lambda privacy: privacy.member_data(user)))
+    if kept.is_empty:
+        show(out, nothing_kept())
+        return EXIT_OK
+    show(out, Reply(title="Forget me", text=what_is_kept(kept), tone=Tone.WARNING))
+    try:
+        answer = out.input("Delete all of this for good? [y/N] ", markup=False)
+    except EOFError:  # input that ends before an answer: no
+        out.print()
+        answer = ""
+    if answer.strip().lower() not in YES_WORDS:
+        out.print("Nothing was deleted.", markup=False)
+        return EXIT_OK
+    deleted = asyncio.run(_with_privacy(settings, lambda privacy: privacy.forget(user)))
+    show(out, forgotten(deleted))
+    return EXIT_OK
+
+
+async def _with_privacy(
+    settings: Settings, use: Callable[[PrivacyService], Awaitable[MemberData]]
+) -> MemberData:
+    """Run `use` on the privacy service of the configured store (no content is loaded)."""
+    async with await open_store(settings.database_url or default_database_url()) as store:
+        return await use(PrivacyService(store))
 
 
 def _grade(args: argparse.Namespace, settings: Settings) -> int:
@@ -560,8 +615,37 @@ def _run(_: argparse.Namespace, settings: Settings) -> int:
 def _slack_manifest(args: argparse.Namespace, _: Settings) -> int:
     from bot.adapters.slack.manifest import manifest_json
 
-    sys.stdout.write(manifest_json(request_url=args.request_url) + "\n")
+    try:
+        text = manifest_json(
+            request_url=args.request_url,
+            org_deploy=args.org_deploy,
+            token_rotation=args.token_rotation,
+        )
+    except ValueError as error:  # an option that needs another: a usage error, as main says it
+        raise InvalidOptionError(str(error)) from None
+    sys.stdout.write(text + "\n")
     return EXIT_OK
+
+
+def _slack_encrypt_tokens(_: argparse.Namespace, settings: Settings) -> int:
+    from bot.platforms import seal_slack_tokens
+
+    async def go() -> int:
+        store = await open_store(settings.database_url or default_database_url())
+        try:
+            report = await seal_slack_tokens(settings, store)
+        finally:
+            await store.close()
+        Console(highlight=False, soft_wrap=True).print(
+            f"Slack tokens: {report.encrypted} encrypted, {report.reencrypted} re-encrypted "
+            f"with the first key, {report.current} already encrypted with it, "
+            f"{report.unreadable} unreadable.",
+            markup=False,
+        )
+        # An unreadable token was encrypted with a key no longer configured: say so by status.
+        return EXIT_PROBLEMS if report.unreadable else EXIT_OK
+
+    return asyncio.run(go())
 
 
 def _discord_sync(_: argparse.Namespace, settings: Settings) -> int:

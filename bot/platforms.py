@@ -25,7 +25,9 @@ if TYPE_CHECKING:  # the platforms' libraries load only when the platform is con
 
     from bot.adapters.slack.app import SlackMode
     from bot.adapters.slack.handlers import SlackOptions
-    from bot.adapters.slack.oauth import InstallationStores, SlackOAuth
+    from bot.adapters.slack.installation_store import ResealReport
+    from bot.adapters.slack.oauth import InstallationStores, InstallationTables, SlackOAuth
+    from bot.operators import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ def slack_mode(settings: Settings) -> SlackMode:
             app_token=None,
             signing_secret=settings.slack_signing_secret.get_secret_value(),
             oauth=oauth,
+            token_keys=slack_token_keys(settings),
         )
     if oauth is not None:
         log.warning("SLACK_BOT_TOKEN is set: one workspace, OAuth settings are not used")
@@ -105,6 +108,29 @@ def slack_mode(settings: Settings) -> SlackMode:
     )
 
 
+def slack_token_keys(settings: Settings) -> tuple[str, ...]:
+    """The keys that encrypt the OAuth installations' tokens, or a SettingsError naming them."""
+    from bot.adapters.slack.token_vault import NEW_KEY_COMMAND
+
+    if not settings.token_keys:
+        raise SettingsError(
+            "AWSQUIZ_TOKEN_KEYS",
+            "is needed for OAuth (SLACK_CLIENT_ID): the installations' tokens are encrypted "
+            f"at rest with it. Make a key with {NEW_KEY_COMMAND}",
+        )
+    return settings.token_keys
+
+
+async def seal_slack_tokens(settings: Settings, store: SqlStore) -> ResealReport:
+    """Encrypt every stored Slack token still in plaintext, and re-encrypt those of an older
+    key with the first one (`awsquiz slack encrypt-tokens`, and each OAuth start)."""
+    from bot.adapters.slack.installation_store import reseal_tokens
+    from bot.adapters.slack.token_vault import TokenVault
+
+    vault = TokenVault(slack_token_keys(settings))
+    return await reseal_tokens(for_writes(store.engine), _slack_tables().token_columns, vault)
+
+
 def slack_options(settings: Settings) -> SlackOptions:
     """What the Slack listeners take from the settings."""
     from bot.adapters.slack.handlers import SlackOptions
@@ -117,18 +143,30 @@ def slack_options(settings: Settings) -> SlackOptions:
 
 def slack_installations(mode: SlackMode, store: SqlStore) -> InstallationStores | None:
     """Under OAuth, slack_sdk's installation stores on the store's database; else None."""
-    from bot.adapters.slack.oauth import InstallationStores, InstallationTables
+    from bot.adapters.slack.oauth import InstallationStores
+    from bot.adapters.slack.token_vault import TokenVault
 
     if mode.oauth is None:
         return None
-    tables = InstallationTables(
+    # Installation look-ups (one per request) stay on the plain engine: reads must not queue
+    # behind writers. Saves (an install, a token refresh) and OAuth states take the write lock.
+    return InstallationStores.on(
+        store.engine,
+        mode.oauth,
+        _slack_tables(),
+        TokenVault(mode.token_keys),
+        writes=for_writes(store.engine),
+    )
+
+
+def _slack_tables() -> InstallationTables:
+    from bot.adapters.slack.oauth import InstallationTables
+
+    return InstallationTables(
         installations=SLACK_INSTALLATIONS_TABLE,
         bots=SLACK_BOTS_TABLE,
         states=SLACK_OAUTH_STATES_TABLE,
     )
-    # Installation look-ups (one per request) stay on the plain engine: reads must not queue
-    # behind writers; saves happen once per install.
-    return InstallationStores.on(store.engine, mode.oauth, tables, writes=for_writes(store.engine))
 
 
 def slack_app(
@@ -142,12 +180,24 @@ def slack_app(
     return build_app(services.tutor, services.daily, client, mode, options, stores)
 
 
+def slack_serves_http(settings: Settings) -> bool:
+    """Whether Slack is configured in HTTP mode: it then listens on PORT (operators too)."""
+    return "slack" in configured_platforms(settings) and settings.slack_app_token is None
+
+
 def slack_platform(
-    settings: Settings, adapters: dict[str, ChatAdapter], store_users: list[StoreUser]
+    settings: Settings,
+    adapters: dict[str, ChatAdapter],
+    store_users: list[StoreUser],
+    readiness: Readiness | None = None,
 ) -> Platform:
-    """Slack's chat adapter (registered once the store is open) and its runner."""
-    from bot.adapters.slack.app import serve, web_client, workspace_clients
+    """Slack's chat adapter (registered once the store is open) and its runner; `readiness`
+    learns whether it is connected, and HTTP mode serves the operators' routes."""
+    from bot import operators
+    from bot.adapters.slack.app import web_client, workspace_clients
     from bot.adapters.slack.chat import SlackChatAdapter
+    from bot.adapters.slack.pacing import Pace, SlackPacer
+    from bot.adapters.slack.serving import Probe, serve
 
     mode = slack_mode(settings)
     client = web_client(mode.bot_token, settings.slack_api_url)  # no token under OAuth
@@ -155,15 +205,36 @@ def slack_platform(
     def with_store(store: SqlStore) -> None:
         stores = slack_installations(mode, store)
         adapters["slack"] = SlackChatAdapter(
-            workspace_clients(client, stores, settings.slack_api_url)
+            workspace_clients(client, stores, settings.slack_api_url),
+            SlackPacer(Pace(per_minute=settings.slack_posts_per_minute)),
         )
+
+    def watch(probe: Probe) -> None:
+        if readiness is not None:
+            readiness.watch("slack", probe)
 
     store_users.append(with_store)
 
     async def run_slack(services: Services, stop: asyncio.Event) -> None:
         kind = "socket" if mode.app_token else ("http, OAuth install" if mode.oauth else "http")
         log.info("slack: %s mode", kind)
-        await serve(slack_app(services, client, mode, settings), mode, settings.port, stop)
+        if mode.oauth is not None:
+            # Before any request: no token stays in plaintext, or under a key that is retiring.
+            sealed = await seal_slack_tokens(settings, services.store)
+            if sealed.encrypted or sealed.reencrypted:
+                log.info(
+                    "slack: %d stored tokens encrypted, %d re-encrypted with the first key",
+                    sealed.encrypted,
+                    sealed.reencrypted,
+                )
+        await serve(
+            slack_app(services, client, mode, settings),
+            mode,
+            settings.port,
+            stop,
+            routes=operators.routes(readiness),
+            watch=watch,
+        )
 
     return run_slack
 
@@ -171,20 +242,30 @@ def slack_platform(
 # -- Discord -------------------------------------------------------------------------------------
 
 
-def discord_platform(settings: Settings, adapters: dict[str, ChatAdapter]) -> Platform:
-    """Discord's chat adapter and its runner."""
+def discord_platform(
+    settings: Settings, adapters: dict[str, ChatAdapter], readiness: Readiness | None = None
+) -> Platform:
+    """Discord's chat adapter and its runner; `readiness` learns whether it is connected."""
     from bot.adapters.discord.chat import DiscordChatAdapter
     from bot.adapters.discord.client import build_client, point_at, serve, token_of
     from bot.adapters.discord.handlers import DiscordHandlers, DiscordOptions
 
     token = token_of(settings.discord_token)
     point_at(settings.discord_api_url, settings.discord_gateway_url)
-    client = build_client(settings.discord_guild_id, settings.discord_shard_count)
+    client = build_client(
+        settings.discord_guild_id, settings.discord_shard_count, settings.discord_shards
+    )
     adapters["discord"] = DiscordChatAdapter(client)
 
     async def run_discord(services: Services, stop: asyncio.Event) -> None:
         options = DiscordOptions(max_answer_chars=settings.awsquiz_max_answer_chars)
         client.handlers = DiscordHandlers(services.tutor, client, options)
+
+        async def connected() -> bool:
+            return client.is_ready() and not client.is_closed()
+
+        if readiness is not None:
+            readiness.watch("discord", connected)
         await serve(client, token, stop)
 
     return run_discord

@@ -23,6 +23,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.engine.daily.model import ChannelRef, DailyPost, Subscription
 from bot.engine.daily.service import DailyService
+from bot.engine.errors import StorageUnavailableError
+from bot.engine.privacy import PrivacyService
 
 SWEEP_INTERVAL: Final = timedelta(seconds=60)
 POST_JOB_PREFIX: Final = "daily:post:"
@@ -48,8 +50,11 @@ class DailyScheduler:
         *,
         sweep_interval: timedelta = SWEEP_INTERVAL,
         scheduler: AsyncIOScheduler | None = None,
+        privacy: PrivacyService | None = None,
     ) -> None:
         self.daily = daily
+        self.privacy = privacy
+        """Swept with the daily question: removed workspaces purged after their grace."""
         self.sweep_interval = sweep_interval
         self.scheduler = scheduler or AsyncIOScheduler()
         self._in_flight: set[asyncio.Task[object]] = set()
@@ -61,7 +66,11 @@ class DailyScheduler:
         self.daily.subscription_listeners.append(self.on_subscription_change)
         self.daily.post_listeners.append(self.on_posted)
         self.scheduler.start()
-        await self.rebuild()
+        try:
+            await self.rebuild()
+        except StorageUnavailableError:
+            # The database is away at start-up: the sweeps rebuild the jobs once it is back.
+            log.warning("daily: schedules not read at start; the next sweep reads them")
         await self._recover_own_claims()
         await self.sweep()
         self.scheduler.add_job(
@@ -123,9 +132,19 @@ class DailyScheduler:
         )
 
     async def sweep(self) -> None:
-        """Catch up posts, recover stale claims and reveal what is due; never raises."""
+        """Catch up posts, recover stale claims and reveal what is due, then purge removed
+        workspaces whose grace period has passed; never raises."""
         with self._job():
             await self._sweep()
+            await self._sweep_personal_data()
+
+    async def _sweep_personal_data(self) -> None:
+        if self.privacy is None:
+            return
+        try:
+            await self.privacy.sweep()
+        except Exception:  # as the daily sweep: the next one tries again
+            log.exception("personal data sweep failed; trying again at the next sweep")
 
     async def _recover_own_claims(self) -> None:
         """Finish at once what this instance's previous run left half done when it was killed."""

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     awsquiz_interview_idle_hours: float = Field(
         default=24.0, gt=0, le=24 * 365, allow_inf_nan=False
     )
+    awsquiz_removed_workspace_grace_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="Days after a workspace or server removes the bot before its members' "
+        "data is deleted, unless the bot is back by then; 0 deletes it at once.",
+    )
     awsquiz_daily_shared_question: bool = Field(
         default=False, description="All channels of a workspace get the same daily question."
     )
@@ -64,11 +71,23 @@ class Settings(BaseSettings):
         default=None, description="OAuth: install into many workspaces (HTTP mode)."
     )
     slack_client_secret: SecretStr | None = Field(default=None, description="OAuth, with the id.")
+    awsquiz_token_keys: SecretStr | None = Field(
+        default=None,
+        description="OAuth: Fernet keys, comma separated, that encrypt the installations' tokens "
+        "at rest; the first encrypts, every one decrypts (a new key goes first).",
+    )
     slack_redirect_uri: str | None = Field(
         default=None, description="OAuth redirect URL as Slack knows it; default: Slack's choice."
     )
     slack_admin_roles: str = Field(
         default="admin,owner", description="Slack roles allowed to change daily schedules."
+    )
+    slack_posts_per_minute: int = Field(
+        default=60,
+        ge=1,
+        le=600,
+        description="Daily posts per minute per Slack workspace, after a burst of 5 (and one a "
+        "second per channel): Slack's chat.postMessage rate.",
     )
     discord_token: SecretStr | None = Field(default=None, description="Discord bot token.")
     discord_api_url: str = Field(default=DISCORD_API_URL, description="Discord REST base URL.")
@@ -78,10 +97,24 @@ class Settings(BaseSettings):
     discord_guild_id: int | None = Field(
         default=None, ge=1, description="Sync commands to this guild only (instant); else global."
     )
-    discord_shard_count: int | None = Field(
-        default=None, ge=1, description="Run this many shards (AutoShardedClient); else one."
+    discord_shard_count: int | Literal["auto"] | None = Field(
+        default=None,
+        description="Run this many shards (AutoShardedClient), or auto: as many as Discord "
+        "recommends (GET /gateway/bot); else one connection.",
+    )
+    discord_shard_ids: str | None = Field(
+        default=None,
+        description="The shards this process runs, e.g. 0-3 or 0,2,4 of DISCORD_SHARD_COUNT (a "
+        "number); other processes run the rest. Default: all of them.",
     )
     port: int = Field(default=3000, ge=1, le=65535, description="HTTP mode listens here.")
+    awsquiz_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve /healthz, /readyz and /metrics on this port (in Slack's HTTP mode "
+        "they are on PORT too).",
+    )
     log_level: str = Field(default="WARNING")
 
     @field_validator("log_level")
@@ -113,6 +146,45 @@ class Settings(BaseSettings):
             raise ValueError("must be a ws(s) URL, e.g. wss://gateway.discord.gg")
         return value
 
+    @field_validator("discord_shard_count", mode="before")
+    @classmethod
+    def _shard_count(cls, value: object) -> int | str | None:
+        if value is None or isinstance(value, int):
+            count = value
+        elif str(value).strip().lower() == "auto":
+            return "auto"
+        elif str(value).strip().isdigit():
+            count = int(str(value).strip())
+        else:
+            count = 0
+        if count is not None and count < 1:
+            raise ValueError("must be a number of shards (1 or more), or auto")
+        return count
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: object) -> str | None:
+        if value is None or not str(value).strip():
+            return None
+        return ",".join(str(shard) for shard in _shard_numbers(str(value)))
+
+    @model_validator(mode="after")
+    def _shard_ids_within_the_count(self) -> Settings:
+        shards, count = self.discord_shards, self.discord_shard_count
+        if shards is None:
+            return self
+        if not isinstance(count, int):
+            raise SettingsError(
+                "DISCORD_SHARD_IDS", "needs DISCORD_SHARD_COUNT set to a number of shards"
+            )
+        if max(shards) >= count:
+            raise SettingsError(
+                "DISCORD_SHARD_IDS",
+                f"lists shard {max(shards)}, but DISCORD_SHARD_COUNT={count} has shards 0 to "
+                f"{count - 1}",
+            )
+        return self
+
     @field_validator("slack_redirect_uri")
     @classmethod
     def _redirect_uri_is_a_url(cls, value: str | None) -> str | None:
@@ -131,6 +203,23 @@ class Settings(BaseSettings):
             raise SettingsError("SLACK_CLIENT_ID", "is needed with SLACK_CLIENT_SECRET (OAuth)")
         return self
 
+    @field_validator("awsquiz_token_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        # Only when set: the check needs the cryptography package's key rules.
+        from bot.adapters.slack.token_vault import NEW_KEY_COMMAND, key_problem, split_keys
+
+        keys = split_keys(value.get_secret_value())
+        if not keys:
+            raise ValueError(f"holds no key; make one with {NEW_KEY_COMMAND}")
+        for position, key in enumerate(keys, start=1):
+            problem = key_problem(key)
+            if problem is not None:  # the key itself is never quoted
+                raise ValueError(f"key {position} {problem}; make one with {NEW_KEY_COMMAND}")
+        return SecretStr(",".join(keys))
+
     @field_validator("slack_admin_roles")
     @classmethod
     def _known_roles(cls, value: str) -> str:
@@ -147,6 +236,13 @@ class Settings(BaseSettings):
         return tuple(Path(part).expanduser() for part in parts if part.strip())
 
     @property
+    def discord_shards(self) -> tuple[int, ...] | None:
+        """DISCORD_SHARD_IDS as shard numbers, or None: this process runs every shard."""
+        if self.discord_shard_ids is None:
+            return None
+        return tuple(int(shard) for shard in self.discord_shard_ids.split(","))
+
+    @property
     def daily_config(self) -> DailyConfig:
         """The daily flow's tunables."""
         return DailyConfig(
@@ -155,6 +251,18 @@ class Settings(BaseSettings):
             concurrency=self.awsquiz_daily_concurrency,
             instance=self.awsquiz_instance_id,
         )
+
+    @property
+    def removed_workspace_grace(self) -> timedelta:
+        """How long a removed workspace's data is kept for its return."""
+        return timedelta(days=self.awsquiz_removed_workspace_grace_days)
+
+    @property
+    def token_keys(self) -> tuple[str, ...]:
+        """The token encryption keys, the one that encrypts first (none when unset)."""
+        if self.awsquiz_token_keys is None:
+            return ()
+        return tuple(self.awsquiz_token_keys.get_secret_value().split(","))
 
     @property
     def secret_values(self) -> tuple[str, ...]:
@@ -170,6 +278,7 @@ class Settings(BaseSettings):
             )
             if field is not None
         ]
+        values.extend(self.token_keys)
         if self.database_url:
             with suppress(ArgumentError, ValueError):
                 password = make_url(self.database_url).password
@@ -181,6 +290,23 @@ class Settings(BaseSettings):
     def log_level_number(self) -> int:
         """The logging level as the logging module wants it."""
         return logging.getLevelNamesMapping()[self.log_level]
+
+
+def _shard_numbers(text: str) -> list[int]:
+    """'0-3' or '0,2,4' (or both, '0-1,4') as shard numbers; ValueError saying what is wrong."""
+    shards: list[int] = []
+    for part in (piece.strip() for piece in text.split(",")):
+        first, _, last = part.partition("-")
+        if not first.strip().isdigit() or (last and not last.strip().isdigit()):
+            raise ValueError(f"{part!r} is not a shard number or range: use e.g. 0-3 or 0,2,4")
+        low, high = int(first), int(last or first)
+        if high < low:
+            raise ValueError(f"{part!r} runs backwards: write the lower shard first")
+        for shard in range(low, high + 1):
+            if shard in shards:
+                raise ValueError(f"lists shard {shard} twice")
+            shards.append(shard)
+    return shards
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

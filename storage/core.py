@@ -12,6 +12,7 @@ from typing import Protocol, Self
 from sqlalchemy import ColumnElement, and_, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.engine.model import Attempt, Difficulty, NewAttempt, Source, UserRef, Verdict
 from storage.database import for_writes
 from storage.dialect import upsert_insert
@@ -109,7 +110,10 @@ class SqlStoreBase:
                 index_elements=[AttemptRow.daily_post_id, AttemptRow.user_id]
             )
         attempt_id = await session.scalar(statement.returning(AttemptRow.id))
-        return None if attempt_id is None else stored_attempt(attempt_id, attempt)
+        if attempt_id is None:
+            return None
+        metrics.answer_graded(attempt.user.platform, attempt.source.value)
+        return stored_attempt(attempt_id, attempt)
 
     async def _insert_attempts(
         self, session: AsyncSession, rows: Sequence[tuple[int, NewAttempt]]
@@ -124,6 +128,8 @@ class SqlStoreBase:
         statement = insert(AttemptRow).returning(AttemptRow.user_id, AttemptRow.id)
         result = await session.execute(statement, [attempt_values(pk, a) for pk, a in rows])
         ids: dict[int, int] = dict(result.all())
+        for _, attempt in rows:
+            metrics.answer_graded(attempt.user.platform, attempt.source.value)
         return [stored_attempt(ids[pk], attempt) for pk, attempt in rows]
 
     async def _user_keys(
@@ -140,7 +146,8 @@ class SqlStoreBase:
                 )
             )
             for row in found:
-                # Users are never deleted, so a key once seen stays right.
+                # A forgotten member's key can go stale: readers that rely on it check it
+                # still names them (`SqlStore._open_question_batch`).
                 self._user_keys_cache[(row.platform, row.workspace, row.user_id)] = row.id
         return {
             user: self._user_keys_cache[_scope(user)]

@@ -37,6 +37,7 @@ from storage.core import attempt_from_row, is_user, user_from_row, user_pk_of
 from storage.daily import SqlDailyStore
 from storage.database import create_engine, upgrade_engine, where
 from storage.dialect import upsert_insert
+from storage.privacy import SqlPrivacyStore
 from storage.tables import (
     AttemptRow,
     DeliveredEventRow,
@@ -48,11 +49,12 @@ from storage.tables import (
 )
 
 
-class SqlStore(SqlDailyStore):
+class SqlStore(SqlPrivacyStore, SqlDailyStore):
     """The Store and DailyStore ports on an async SQLAlchemy engine, scoped by UserRef/ChannelRef.
 
-    The daily-question methods live in `storage.daily`; the engine plumbing, users and attempt
-    writes they share live in `storage.core`.
+    The daily-question methods live in `storage.daily`, forgetting members and purging removed
+    workspaces in `storage.privacy`; the engine plumbing, users and attempt writes they share
+    live in `storage.core`.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -121,14 +123,65 @@ class SqlStore(SqlDailyStore):
     async def _open_question_batch(self, users: list[UserRef]) -> list[OpenQuestion | None]:
         async with self._sessions() as session:
             keys = await self._user_keys(session, users)
-            rows: Sequence[OpenQuestionRow] = []
-            if keys:
-                query = select(OpenQuestionRow).where(
-                    OpenQuestionRow.user_id.in_(set(keys.values()))
+            found, stale = await self._open_questions_by_key(session, keys)
+            if stale:
+                # Keys cached before these members were forgotten (here or by another
+                # process): their rows are gone, or the key names someone else now (SQLite
+                # reuses the highest rowid). Looked up afresh; the answer that follows this
+                # read relies on the cache being right again.
+                for user in stale:
+                    self._user_keys_cache.pop((user.platform, user.workspace, user.user), None)
+                fresh = await self._user_keys(session, stale)
+                found.update((await self._open_questions_by_key(session, fresh))[0])
+        return [found.get(user) for user in users]
+
+    async def _open_questions_by_key(
+        self, session: AsyncSession, keys: dict[UserRef, int]
+    ) -> tuple[dict[UserRef, OpenQuestion | None], list[UserRef]]:
+        """The open question of each user whose key still names them, and the users whose
+        key does not (one statement, by primary key)."""
+        if not keys:
+            return {}, []
+        # Plain columns, no ORM objects: this is the first read of every answer.
+        query = (
+            select(
+                UserRow.id,
+                UserRow.platform,
+                UserRow.workspace,
+                UserRow.user_id,
+                OpenQuestionRow.question_id,
+                OpenQuestionRow.asked_at,
+                OpenQuestionRow.source,
+                OpenQuestionRow.hints_used,
+                OpenQuestionRow.channel,
+            )
+            .outerjoin(OpenQuestionRow, OpenQuestionRow.user_id == UserRow.id)
+            .where(UserRow.id.in_(set(keys.values())))
+        )
+        owners = {row.id: row for row in (await session.execute(query)).all()}
+        found: dict[UserRef, OpenQuestion | None] = {}
+        stale: list[UserRef] = []
+        for user, user_pk in keys.items():
+            row = owners.get(user_pk)
+            if row is None or (row.platform, row.workspace, row.user_id) != (
+                user.platform,
+                user.workspace,
+                user.user,
+            ):
+                stale.append(user)
+                continue
+            found[user] = (
+                None
+                if row.question_id is None
+                else OpenQuestion(
+                    question_id=row.question_id,
+                    asked_at=row.asked_at,
+                    source=Source(row.source),
+                    hints_used=row.hints_used,
+                    channel=row.channel,
                 )
-                rows = (await session.scalars(query)).all()
-            by_key = {row.user_id: _open_question_from_row(row) for row in rows}
-        return [by_key.get(keys[user]) if user in keys else None for user in users]
+            )
+        return found, stale
 
     async def set_open_question(self, user: UserRef, question: OpenQuestion) -> None:
         """Make `question` the user's open question, replacing any other."""
@@ -537,8 +590,8 @@ def _open_question_from_row(row: OpenQuestionRow) -> OpenQuestion:
 
 
 if TYPE_CHECKING:
-    from bot.engine.ports import DailyStore, EventLog, Store
+    from bot.engine.ports import DailyStore, EventLog, PrivacyStore, Store
 
-    def _serves_every_port(store: SqlStore) -> tuple[Store, DailyStore, EventLog]:
+    def _serves_every_port(store: SqlStore) -> tuple[Store, DailyStore, EventLog, PrivacyStore]:
         # Never called: mypy proves here that one SqlStore object serves the engine's ports.
-        return store, store, store
+        return store, store, store, store

@@ -303,6 +303,8 @@ class StoredRepliesRow(Base):
     __table_args__ = (
         UniqueConstraint("platform", "event_id"),
         Index(None, "platform", "sent_at", "created_at"),
+        # Forgetting a member, or a removed workspace, finds its replies here (0009).
+        Index(None, "platform", "workspace", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -314,3 +316,25 @@ class StoredRepliesRow(Base):
     replies: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ForgetRequestRow(Base):
+    """A member's request to be forgotten, waiting (a few minutes) for their confirmation."""
+
+    __tablename__ = "forget_requests"
+
+    platform: Mapped[str] = mapped_column(String(PLATFORM_LENGTH), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH), primary_key=True)
+    requested_at: Mapped[datetime]
+
+
+class WorkspaceRemovalRow(Base):
+    """A workspace or server that removed the bot: its members' data is deleted after the
+    grace period, unless it comes back (the row is deleted then)."""
+
+    __tablename__ = "workspace_removals"
+
+    platform: Mapped[str] = mapped_column(String(PLATFORM_LENGTH), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(SCOPE_ID_LENGTH), primary_key=True)
+    removed_at: Mapped[datetime]

@@ -42,13 +42,17 @@ def flaky() -> ChatPostError:
     return ChatPostError("bad gateway", transient=True)
 
 
-async def test_a_rate_limit_waits_exactly_as_long_as_the_platform_says() -> None:
+async def test_a_rate_limit_waits_at_least_as_long_as_the_platform_says_plus_a_spread() -> None:
     platform, sleeps = Platform(limited(2.5), limited(40.0)), Sleeps()
+    policy = RetryPolicy(max_delay=1.0)
 
-    message_id = await send_with_retry(platform.send, RetryPolicy(max_delay=1.0), sleep=sleeps)
+    message_id = await send_with_retry(platform.send, policy, sleep=sleeps, rng=random.Random(3))
 
     assert message_id == "m3"
-    assert sleeps.waits == [2.5, 40.0]  # not capped: the platform's word is final
+    # Never less than the platform's word, and not capped by it; the jitter (at most the
+    # cap) spreads the senders it refused together.
+    assert 2.5 <= sleeps.waits[0] <= 3.5
+    assert 40.0 <= sleeps.waits[1] <= 41.0
 
 
 async def test_other_transient_errors_back_off_exponentially_within_the_cap() -> None:

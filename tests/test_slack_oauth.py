@@ -15,6 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from cryptography.fernet import Fernet
 from doubles.slack import (
     BOT_USER_ID,
     CHANNEL_ID,
@@ -31,11 +32,16 @@ from doubles.slack import (
 from helpers import FixedClock, eventually
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import Connection, MetaData, func, inspect, select, table, text
+from sqlalchemy import Connection, MetaData, Text, func, inspect, select, table, text
 
 from bot.adapters.slack.app import SlackMode, web_client, workspace_clients
 from bot.adapters.slack.chat import SlackChatAdapter
 from bot.adapters.slack.ids import ACTION_IDS
+from bot.adapters.slack.installation_store import (
+    BOT_TOKEN_COLUMNS,
+    INSTALLATION_TOKEN_COLUMNS,
+    SealedInstallationStore,
+)
 from bot.adapters.slack.manifest import BOT_SCOPES
 from bot.adapters.slack.oauth import InstalledWorkspaceClients, SlackOAuth
 from bot.app import Services, open_services
@@ -58,6 +64,8 @@ INSTALLED_BOT_TOKEN: Final = "xoxb-installed-bot-token"
 REDIRECT_URI: Final = "https://bot.example/slack/oauth_redirect"
 STATE_COOKIE: Final = "slack-app-oauth-state"
 STRANGER_TEAM: Final = "T0STRANGER"
+TOKEN_KEY: Final = Fernet.generate_key().decode()
+"""OAuth mode encrypts the installations' tokens: it does not start without a key."""
 ROOM = ChannelRef("slack", TEAM_ID, CHANNEL_ID)
 
 
@@ -70,6 +78,7 @@ def oauth_environment(double: SlackDouble, database_url: str) -> dict[str, str]:
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_REDIRECT_URI": REDIRECT_URI,
         "SLACK_API_URL": double.api_url,
+        "AWSQUIZ_TOKEN_KEYS": TOKEN_KEY,
     }
 
 
@@ -111,7 +120,7 @@ class Rig:
             await response.read()
             return response
 
-    def installations(self) -> AsyncSQLAlchemyInstallationStore:
+    def installations(self) -> SealedInstallationStore:
         """slack_sdk's store on the rig's database, as the app uses it."""
         stores = slack_installations(self.mode, self.services.store)
         assert stores is not None
@@ -397,7 +406,11 @@ def test_oauth_credentials_come_in_pairs(given: str, missing: str) -> None:
 
 
 def oauth_settings_with(**extra: str) -> Settings:
-    environment = {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET}
+    environment = {
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "AWSQUIZ_TOKEN_KEYS": TOKEN_KEY,
+    }
     return load_settings(environment | {name.upper(): value for name, value in extra.items()})
 
 
@@ -475,11 +488,20 @@ async def _wait_for_install_page(url: str) -> aiohttp.ClientResponse:
 
 
 def _library_metadata() -> MetaData:
-    """The tables as slack_sdk defines them, for comparison with what 0004 created."""
+    """The tables as slack_sdk defines them, for comparison with what 0004 created, with the
+    token columns widened to TEXT (0008) for their ciphertext."""
     metadata = MetaData()
-    AsyncSQLAlchemyInstallationStore.build_installations_table(metadata, "slack_installations")
-    AsyncSQLAlchemyInstallationStore.build_bots_table(metadata, "slack_bots")
+    installations = AsyncSQLAlchemyInstallationStore.build_installations_table(
+        metadata, "slack_installations"
+    )
+    bots = AsyncSQLAlchemyInstallationStore.build_bots_table(metadata, "slack_bots")
     AsyncSQLAlchemyOAuthStateStore.build_oauth_states_table(metadata, "slack_oauth_states")
+    for library_table, columns in (
+        (installations, INSTALLATION_TOKEN_COLUMNS),
+        (bots, BOT_TOKEN_COLUMNS),
+    ):
+        for column in columns:
+            library_table.c[column].type = Text()
     return metadata
 
 

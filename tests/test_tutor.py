@@ -19,7 +19,7 @@ from bot.engine.model import UserRef
 from bot.engine.outbox import Receipt
 from bot.engine.quiz import QuizService
 from bot.engine.reply import Tone
-from bot.engine.tutor import NO_INTERVIEW, InterviewChange, Tutor, Where
+from bot.engine.tutor import IN_FLIGHT, NO_INTERVIEW, InterviewChange, Tutor, Where
 from storage import SqlStore
 
 IN_GUILD = UserRef("discord", "G1", "42", "Alice")
@@ -188,13 +188,16 @@ RECEIPT = Receipt(event_id="m-1001", channel="D1")
 
 
 async def test_a_dm_answer_stores_its_replies_and_a_second_delivery_grades_nothing(
-    tutor: Tutor,
+    tutor: Tutor, clock: FixedClock
 ) -> None:
     await tutor.start_interview(IN_GUILD, ["ecs"], 2)
 
     first = await tutor.message(TYPED, "Binpack, spread and random.", RECEIPT)
+    while_sending = await tutor.message(TYPED, "Binpack, spread and random.", RECEIPT)
+    clock.advance(IN_FLIGHT + timedelta(seconds=1))
     again = await tutor.message(TYPED, "Binpack, spread and random.", RECEIPT)
 
+    assert while_sending.direct == ()  # the first delivery is still sending them
     assert [r.title for r in again.direct] == [r.title for r in first.direct]
     assert first.direct[0].title.startswith("Score")
     assert len(await tutor.quiz.store.attempts(IN_GUILD)) == 1  # graded once
@@ -228,12 +231,21 @@ async def test_replies_a_killed_run_stored_are_sent_at_start_up_once(
     skipped = await tutor.message(TYPED, "skip", Receipt("m-1002", "D1"))
     await tutor.sent("discord", Receipt("m-1002", "D1"))  # this one did reach the member
     restarted = RecordingAdapter("discord")
+    clock.advance(timedelta(seconds=1))
+    started = clock.now()
+    in_flight = await tutor.message(TYPED, "skip", Receipt("m-1004", "D1"))  # being sent now
 
-    assert await tutor.send_unsent({"discord": restarted}) == len(answered.direct)
+    assert await tutor.send_unsent({"discord": restarted}, stored_before=started) == len(
+        answered.direct
+    )
+    assert in_flight.direct
     assert [post.reply for post in restarted.posts] == list(answered.direct)
     assert {post.channel for post in restarted.posts} == {ChannelRef("discord", "G1", "D1")}
     assert skipped.direct  # the other message had replies, already sent
     assert await tutor.send_unsent({"discord": restarted}) == 0
+
+    clock.advance(IN_FLIGHT + timedelta(seconds=1))
+    assert await tutor.send_unsent({"discord": restarted}) == len(in_flight.direct)  # a round
 
     clock.advance(timedelta(minutes=20))
     late = await tutor.message(TYPED, "Another answer.", Receipt("m-1003", "D1"))

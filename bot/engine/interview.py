@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -16,11 +17,14 @@ from bot.engine.errors import (
     InvalidOptionError,
     NoActiveInterviewError,
     NoQuestionsError,
+    StorageUnavailableError,
 )
 from bot.engine.model import Difficulty, NewAttempt, Question, Source, StoredInterview, UserRef
 from bot.engine.outbox import Receipt, StoredReplies
 from bot.engine.quiz import HINT_PENALTY, QuizService, clean_answer
 from bot.engine.reply import Action, ActionKind, Field, Reply, Tone
+
+log = logging.getLogger(__name__)
 
 DEFAULT_QUESTIONS: Final = 5
 MAX_QUESTIONS: Final = 20
@@ -344,7 +348,12 @@ class InterviewService:
         ):
             return None
         if not state.finished:
-            await self.store.mark_asked(user, state.current_question_id, self.clock.now())
+            try:
+                await self.store.mark_asked(user, state.current_question_id, self.clock.now())
+            except StorageUnavailableError:
+                # The step is stored: its grade must reach the member; only the record that
+                # the next question was seen is lost (it steers later picks, nothing more).
+                log.warning("interview of %s: the asked question was not recorded", user.user)
         return replies
 
     def _replies_to(

@@ -16,6 +16,7 @@ from bot.engine.model import (
     UserRef,
 )
 from bot.engine.outbox import StoredReplies
+from bot.engine.personal_data import MemberData, WorkspaceRemoval
 from bot.engine.reply import Reply
 
 QuestionChoice = Callable[[Sequence[str], Sequence[str]], str]
@@ -360,3 +361,67 @@ class ReplyOutbox(Protocol):
 
 class Deliveries(EventLog, ReplyOutbox, Protocol):
     """What the chat surface keeps of platform deliveries: event ids and stored replies."""
+
+
+class PersonalData(Protocol):
+    """What awsquiz keeps about each member of a workspace, and deleting it ("forget me")."""
+
+    async def member_data(self, user: UserRef) -> MemberData:
+        """Count what is kept about the member in their workspace."""
+        ...
+
+    async def forget_member(self, user: UserRef) -> MemberData:
+        """Delete the member's users row, everything kept under it (attempts, questions
+        shown, the open question, interviews) and their stored replies, in one transaction;
+        return what was deleted.
+        """
+        ...
+
+
+class ForgetRequests(Protocol):
+    """Members' requests to be forgotten, waiting for their confirmation."""
+
+    async def request_forget(self, user: UserRef, at: datetime) -> None:
+        """Record the member's request (a new one replaces the time of an older one)."""
+        ...
+
+    async def take_forget_request(self, user: UserRef) -> datetime | None:
+        """Remove the member's request and return when it was made, atomically: of two
+        confirmations at once, one gets it."""
+        ...
+
+    async def drop_forget_requests(self, before: datetime) -> int:
+        """Delete the requests made before `before`, never confirmed; return how many."""
+        ...
+
+
+class WorkspaceRemovals(Protocol):
+    """Workspaces and servers that removed the bot: their data goes after a grace period."""
+
+    async def record_removal(self, platform: str, workspace: str, at: datetime) -> WorkspaceRemoval:
+        """Record that the workspace removed the bot at `at` and return the removal in force:
+        one recorded already keeps its earlier time."""
+        ...
+
+    async def removals(self) -> Sequence[WorkspaceRemoval]:
+        """Every recorded removal, oldest first."""
+        ...
+
+    async def cancel_removal(
+        self, platform: str, workspace: str, *, removed_at: datetime | None = None
+    ) -> bool:
+        """Drop the workspace's removal (it is back); with `removed_at`, only if that is still
+        the one recorded. True if one was dropped."""
+        ...
+
+    async def purge_workspace(self, removal: WorkspaceRemoval) -> int | None:
+        """Delete every member of the workspace with all their data, its stored replies and
+        forget requests, its daily subscriptions and posts, then the removal; return how many
+        members were deleted. None, with nothing deleted, when `removal` is no longer the one
+        recorded (the workspace came back meanwhile).
+        """
+        ...
+
+
+class PrivacyStore(PersonalData, ForgetRequests, WorkspaceRemovals, Protocol):
+    """Persistence the privacy service needs; storage/ implements it on SQLAlchemy."""

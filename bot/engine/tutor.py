@@ -9,12 +9,13 @@ adapter needs no `except` of its own for them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
-from typing import Final, Protocol
+from typing import Concatenate, Final, ParamSpec, Protocol, TypeVar
 
 from bot.engine import quiz_replies
 from bot.engine.catalog import Catalog
@@ -34,9 +35,12 @@ from bot.engine.interview import DEFAULT_QUESTIONS, InterviewService
 from bot.engine.model import Source, UserRef
 from bot.engine.outbox import Receipt
 from bot.engine.ports import ChatAdapter, Clock, Deliveries
+from bot.engine.privacy import CONFIRM_COMMAND, PrivacyService, forgotten
 from bot.engine.quiz import Period, QuizService, parse_period
 from bot.engine.reply import Reply
 
+IN_FLIGHT: Final = timedelta(seconds=30)
+"""Stored replies younger than this are taken to be still on their way (rate limits)."""
 REDELIVERY_WINDOW: Final = timedelta(minutes=15)
 """How old stored replies a restart still sends: later, the member has moved on."""
 NO_INTERVIEW: Final = Reply(
@@ -104,8 +108,39 @@ class ChannelAccess(Protocol):
 _Intent = Callable[[], Awaitable[Turn]]
 
 
+class _InWorkspace(Protocol):
+    """Where a request comes from: a member (UserRef) or a channel (ChannelRef)."""
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def workspace(self) -> str: ...
+
+
+_Scope = TypeVar("_Scope", bound=_InWorkspace)
+_Options = ParamSpec("_Options")
+
+
+def _workspace_in_use(
+    intent: Callable[Concatenate[Tutor, _Scope, _Options], Awaitable[Turn]],
+) -> Callable[Concatenate[Tutor, _Scope, _Options], Awaitable[Turn]]:
+    """Mark an intent whose request shows its workspace has the bot: one that removed it and
+    came back before its data was purged keeps it (see PrivacyService.workspace_in_use)."""
+
+    @functools.wraps(intent)
+    async def noted(
+        tutor: Tutor, scope: _Scope, /, *args: _Options.args, **kwargs: _Options.kwargs
+    ) -> Turn:
+        if tutor.privacy is not None:
+            await tutor.privacy.workspace_in_use(scope.platform, scope.workspace)
+        return await intent(tutor, scope, *args, **kwargs)
+
+    return noted
+
+
 class Tutor:
-    """Routes each chat intent to the quiz, interview or daily service."""
+    """Routes each chat intent to the quiz, interview, daily or privacy service."""
 
     def __init__(
         self,
@@ -114,12 +149,16 @@ class Tutor:
         interviews: InterviewService,
         daily: DailyService,
         events: Deliveries,
+        *,
+        privacy: PrivacyService | None = None,
     ) -> None:
         self.catalog = catalog
         self.quiz = quiz
         self.interviews = interviews
         self.daily = daily
         self.events = events
+        self.privacy = privacy
+        """Forget me and removed workspaces; without it, forget me is refused."""
 
     @property
     def clock(self) -> Clock:
@@ -128,6 +167,7 @@ class Tutor:
 
     # -- questions on demand -------------------------------------------------------------
 
+    @_workspace_in_use
     async def ask(
         self, user: UserRef, *, topic: str | None, difficulty: str | None, where: Where
     ) -> Turn:
@@ -144,6 +184,7 @@ class Tutor:
             )
         )
 
+    @_workspace_in_use
     async def answer(
         self, user: UserRef, text: str, *, where: Where, question_id: str | None = None
     ) -> Turn:
@@ -159,6 +200,7 @@ class Tutor:
 
         return await _refusing(run)
 
+    @_workspace_in_use
     async def hint(self, user: UserRef, *, where: Where) -> Turn:
         """A key concept of the current question (it costs points)."""
 
@@ -172,6 +214,7 @@ class Tutor:
 
         return await _refusing(run)
 
+    @_workspace_in_use
     async def skip(self, user: UserRef, *, where: Where) -> Turn:
         """Drop the current question and show its reference answer."""
 
@@ -189,10 +232,12 @@ class Tutor:
         """The topics and their question counts."""
         return Turn((self.quiz.topics(),))
 
+    @_workspace_in_use
     async def stats(self, user: UserRef) -> Turn:
         """A member's statistics in their workspace or server."""
         return await _refusing(lambda: _one(self.quiz.stats(user)))
 
+    @_workspace_in_use
     async def leaderboard(
         self, user: UserRef, *, period: str | None, channel: str | None = None
     ) -> Turn:
@@ -230,6 +275,7 @@ class Tutor:
 
     # -- the mock interview --------------------------------------------------------------
 
+    @_workspace_in_use
     async def start_interview(
         self, user: UserRef, topics: Sequence[str] = (), questions: int | None = None
     ) -> Turn:
@@ -261,6 +307,7 @@ class Tutor:
         so it is not left running where it cannot be answered."""
         await self.interviews.stop(user)
 
+    @_workspace_in_use
     async def message(self, user: UserRef, text: str, receipt: Receipt | None = None) -> Turn:
         """A message typed in the bot's DM: the interview's answer, hint, skip or stop.
 
@@ -274,7 +321,11 @@ class Tutor:
             if receipt is not None:
                 stored = await self.events.stored_replies(user.platform, receipt.event_id)
                 if stored is not None:
-                    return Turn(direct=() if stored.sent else stored.replies)
+                    # Unsent and recent, its first delivery is still sending them (slowed by
+                    # rate limits): showing them here too would show them twice.
+                    in_flight = self.clock.now() - stored.created_at < IN_FLIGHT
+                    resend = not stored.sent and not in_flight
+                    return Turn(direct=stored.replies if resend else ())
             member = await self.interviews.running_for(user.platform, user.user)
             if member is None:
                 return Turn(direct=(NO_INTERVIEW,))
@@ -291,14 +342,23 @@ class Tutor:
         """The replies to a received message reached the member: a restart leaves them be."""
         await self.events.mark_sent(platform, receipt.event_id, self.clock.now())
 
-    async def send_unsent(self, adapters: Mapping[str, ChatAdapter]) -> int:
-        """At start-up, send the replies a killed run stored and never sent; return how many
-        messages went out. Those older than REDELIVERY_WINDOW are left: the member moved on.
+    async def send_unsent(
+        self, adapters: Mapping[str, ChatAdapter], *, stored_before: datetime | None = None
+    ) -> int:
+        """Send the replies stored before `stored_before` and never sent (a killed run's, or
+        ones a platform refused past its retries); return how many messages went out.
+
+        `stored_before` keeps out the replies being sent right now: at start-up, the moment
+        the process started; later, IN_FLIGHT ago (the default). Those older than
+        REDELIVERY_WINDOW are left: the member moved on.
         """
-        since = self.clock.now() - REDELIVERY_WINDOW
+        now = self.clock.now()
+        since = now - REDELIVERY_WINDOW
+        cutoff = stored_before or now - IN_FLIGHT
         sent = 0
         for platform, adapter in adapters.items():
-            for stored in await self.events.unsent_replies(platform, since):
+            unsent = await self.events.unsent_replies(platform, since)
+            for stored in (s for s in unsent if s.created_at < cutoff):
                 dm = ChannelRef(platform, stored.user.workspace, stored.receipt.channel)
                 try:
                     for reply in stored.replies:
@@ -310,6 +370,7 @@ class Tutor:
                 await self.sent(platform, stored.receipt)
         return sent
 
+    @_workspace_in_use
     async def stop(self, user: UserRef, *, interview_id: str | None, where: Where) -> Turn:
         """End the interview a Stop button was posted with (never a newer one)."""
 
@@ -333,6 +394,7 @@ class Tutor:
 
     # -- the daily question --------------------------------------------------------------
 
+    @_workspace_in_use
     async def daily_on(
         self,
         channel: ChannelRef,
@@ -361,6 +423,7 @@ class Tutor:
 
         return await _refusing(run)
 
+    @_workspace_in_use
     async def daily_off(
         self, channel: ChannelRef, *, actor: UserRef, permissions: Permissions
     ) -> Turn:
@@ -372,10 +435,12 @@ class Tutor:
 
         return await _refusing(run)
 
+    @_workspace_in_use
     async def daily_status(self, channel: ChannelRef) -> Turn:
         """A channel's daily schedule."""
         return await _refusing(lambda: _one(self.daily.status(channel)))
 
+    @_workspace_in_use
     async def daily_answer(self, user: UserRef, post_id: int, text: str) -> Turn:
         """Grade an answer to a channel's daily question, privately."""
         return await _refusing(lambda: _one(self.daily.answer(user, post_id, text)))
@@ -390,6 +455,35 @@ class Tutor:
         if post is None:
             raise InvalidOptionError("That daily question no longer exists.")
         return self.prompt(post.question_id)
+
+    # -- personal data -------------------------------------------------------------------
+
+    @_workspace_in_use
+    async def forget(
+        self, user: UserRef, *, confirm: bool = False, confirm_command: str = CONFIRM_COMMAND
+    ) -> Turn:
+        """Forget me: say what is kept about the member here and how to confirm (with
+        `confirm_command`, their platform's way); confirmed within five minutes, delete it.
+        """
+
+        async def run() -> Turn:
+            if self.privacy is None:
+                raise InvalidOptionError("Forgetting members is not available here.")
+            if not confirm:
+                asked = await self.privacy.request_forget(user, confirm_command=confirm_command)
+                return Turn((asked,))
+            deleted = await self.privacy.confirm_forget(user)
+            # The Slack App Home is republished then, without their stats.
+            ended = InterviewChange.ENDED if deleted.interview_running else InterviewChange.NONE
+            return Turn((forgotten(deleted),), interview=ended)
+
+        return await _refusing(run)
+
+    async def workspace_back(self, platform: str, workspace: str) -> None:
+        """The platform says the bot was added to a workspace (again): if it had removed the
+        bot before, its members' data is no longer purged."""
+        if self.privacy is not None:
+            await self.privacy.workspace_back(platform, workspace)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -418,7 +512,11 @@ class Tutor:
             answers = tuple(await step())
         except InterviewExpiredError as error:
             return Turn(direct=(error.summary,), interview=InterviewChange.ENDED)
-        ended = not await self.interviews.is_active(member)
+        try:
+            ended = not await self.interviews.is_active(member)
+        except StorageUnavailableError:
+            # The step is stored already: its replies must reach the member all the same.
+            ended = False
         return Turn(
             direct=answers, interview=InterviewChange.ENDED if ended else InterviewChange.NONE
         )

@@ -18,6 +18,7 @@ both and restores them), and build the client with `guild_ready_timeout=0`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import re
@@ -54,6 +55,10 @@ RESUMABLE_CLOSE_CODE: Final = 4000
 """Discord's "unknown error": discord.py answers it by reconnecting and sending RESUME."""
 AUTHENTICATION_FAILED_CLOSE_CODE: Final = 4004
 ATTACHMENT_SIZE_LIMIT: Final = 10 * 1024 * 1024
+GLOBAL_RATE_LIMIT: Final = 50
+"""Discord's global limit: REST requests a bot may make in a second."""
+ALREADY_ACKNOWLEDGED: Final = 40060
+EXEMPT_FROM_GLOBAL_LIMIT: Final = ("/interactions/", "/webhooks/")
 
 # Snowflakes: Discord ids are (milliseconds since 2015 << 22) | counters. Fixed, readable values.
 DISCORD_EPOCH_MS: Final = 1_420_070_400_000
@@ -197,6 +202,33 @@ def error_body(code: int, message: str) -> JsonObject:
     return {"message": message, "code": code}
 
 
+def _too_many_requests(
+    retry_after: float, *, is_global: bool, bucket: str | None
+) -> CannedResponse:
+    """A 429 as Discord sends it; discord.py retries it after `retry_after` (it needs `Via`)."""
+    wait = max(retry_after, 0.001)
+    headers = {
+        "Via": "1.1 google",
+        "Retry-After": str(max(1, round(wait))),
+        "X-RateLimit-Scope": "global" if is_global else "user",
+    }
+    if is_global:
+        headers["X-RateLimit-Global"] = "true"
+    if bucket is not None:
+        headers |= {
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset-After": f"{wait:.3f}",
+            "X-RateLimit-Bucket": _bucket_hash(bucket),
+        }
+    body = {"message": "You are being rate limited.", "retry_after": wait, "global": is_global}
+    return CannedResponse(body, 429, headers)
+
+
+def _bucket_hash(key: str) -> str:
+    """A route's bucket hash, as opaque as Discord's (the route part of a bucket key)."""
+    return hashlib.sha1(key.partition("|")[0].encode()).hexdigest()[:16]
+
+
 def snowflake(increment: int, *, at_ms: int = FIRST_GENERATED_MS) -> int:
     """A Discord id created at `at_ms` (Unix milliseconds), told apart by `increment`.
 
@@ -270,6 +302,23 @@ class DiscordDouble(LoopbackServer):
         self._interactions: dict[int, JsonObject] = {}
         self._original_message_ids: dict[str, int] = {}
         self._command_ids: dict[tuple[int | None, str], int] = {}
+        self.global_limit: int | None = None
+        """Requests per second before a global 429 (`enforce_global_limit`); None: no limit."""
+        self.global_rate_limited = 0
+        """Requests answered 429 for the global limit."""
+        self._recent: deque[float] = deque()
+        """When the requests the global limit counts were accepted, within the last second."""
+        self._route_limits: list[tuple[str, re.Pattern[str], int, float]] = []
+        self._route_windows: dict[str, tuple[float, int]] = {}
+        """Per route bucket (and its major parameters): (window start, requests in it)."""
+        self.route_rate_limited = 0
+        """Requests answered 429 for a route bucket (`limit_route`)."""
+        self.acknowledge_once = False
+        """When set, a second callback for one interaction is refused with 40060, as Discord
+        does; see `answered_elsewhere`."""
+        self.refused_callbacks: list[InteractionCallback] = []
+        """Callbacks refused with 40060 (already acknowledged)."""
+        self._acknowledged: set[int] = set()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._routes = self._route_table()
@@ -384,6 +433,26 @@ class DiscordDouble(LoopbackServer):
         }
         self.respond(method, path_pattern, 429, body, headers=headers, once=True)
 
+    def enforce_global_limit(self, per_second: int = GLOBAL_RATE_LIMIT) -> None:
+        """From now on, answer a request past `per_second` in any one second with a global
+        429 (`X-RateLimit-Global: true`, `retry_after` until the window has room), as Discord
+        does. Interaction callbacks and webhooks are exempt, as on Discord."""
+        self.global_limit = per_second
+
+    def limit_route(
+        self, method: str, path_pattern: str, limit: int, per_seconds: float = 1.0
+    ) -> None:
+        """Give `method path_pattern` a rate limit bucket of `limit` requests per `per_seconds`
+        per distinct path (a channel's messages, say): answers carry `X-RateLimit-Limit`,
+        `-Remaining`, `-Reset-After` and `-Bucket`, and a request past the limit gets a 429."""
+        self._route_limits.append((method.upper(), route_pattern(path_pattern), limit, per_seconds))
+
+    def answered_elsewhere(self, interaction: JsonObject) -> None:
+        """Mark `interaction` answered by someone else (another process): the next callback
+        for it gets 40060, "Interaction has already been acknowledged"."""
+        self.acknowledge_once = True
+        self._acknowledged.add(int(interaction["id"]))
+
     def calls_to(self, method: str, path_pattern: str) -> list[RestCall]:
         """The calls received for `method path_pattern` (see `respond`), in order."""
         pattern = route_pattern(path_pattern)
@@ -477,12 +546,76 @@ class DiscordDouble(LoopbackServer):
         call = await _read_call(request)
         self.calls.append(call)
         await self._notify()
-        canned = self._override_for(call)
+        canned = self._rate_limited(call) or self._override_for(call)
         if canned is None:
             canned = self._default_answer(call)
+        canned = self._with_bucket_headers(call, canned)
         if canned.body is None:
             return web.Response(status=canned.status, headers=dict(canned.headers))
         return json_response(canned.body, canned.status, canned.headers)
+
+    def _rate_limited(self, call: RestCall) -> CannedResponse | None:
+        """A 429 for a call past the global limit or its route's bucket, else None."""
+        now = time.monotonic()
+        exempt = call.path.startswith(EXEMPT_FROM_GLOBAL_LIMIT)
+        if self.global_limit is not None and not exempt:
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.global_limit:
+                self.global_rate_limited += 1
+                wait = self._recent[0] + 1.0 - now
+                return _too_many_requests(wait, is_global=True, bucket=None)
+            self._recent.append(now)
+        bucket = self._bucket_of(call)
+        if bucket is None:
+            return None
+        key, limit, per_seconds = bucket
+        started, used = self._route_windows.get(key, (now, 0))
+        if now - started >= per_seconds:
+            started, used = now, 0
+        if used >= limit:
+            self.route_rate_limited += 1
+            return _too_many_requests(started + per_seconds - now, is_global=False, bucket=key)
+        self._route_windows[key] = (started, used + 1)
+        return None
+
+    def _bucket_of(self, call: RestCall) -> tuple[str, int, float] | None:
+        """The route bucket a call counts in (its key, limit and window), if it has one.
+
+        One bucket per route, counted apart per path: Discord's bucket hash names the route,
+        and discord.py keeps a bucket per hash and major parameter (the channel).
+        """
+        for method, pattern, limit, per_seconds in self._route_limits:
+            if method == call.method and pattern.fullmatch(call.path):
+                return f"{method} {pattern.pattern}|{call.path}", limit, per_seconds
+        return None
+
+    def _with_bucket_headers(self, call: RestCall, canned: CannedResponse) -> CannedResponse:
+        """A route-limited call's answer with the bucket headers discord.py paces itself by."""
+        bucket = self._bucket_of(call)
+        if bucket is None or canned.status == 429:
+            return canned
+        key, limit, per_seconds = bucket
+        started, used = self._route_windows.get(key, (time.monotonic(), 0))
+        reset_after = max(started + per_seconds - time.monotonic(), 0.0)
+        headers = {
+            **canned.headers,
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(limit - used, 0)),
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": _bucket_hash(key),
+        }
+        return CannedResponse(canned.body, canned.status, headers)
+
+    def _answered_twice(self, interaction_id: int) -> CannedResponse | None:
+        """40060 for a second callback to one interaction, when `acknowledge_once` is set."""
+        if not self.acknowledge_once:
+            return None
+        if interaction_id not in self._acknowledged:
+            self._acknowledged.add(interaction_id)
+            return None
+        body = error_body(ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged.")
+        return CannedResponse(body, 400)
 
     def _override_for(self, call: RestCall) -> CannedResponse | None:
         for override in self._one_shot:
@@ -648,6 +781,11 @@ class DiscordDouble(LoopbackServer):
         body = call.body if isinstance(call.body, dict) else {}
         callback_type = int(body.get("type", 0))
         data = body.get("data") or {}
+        refused = self._answered_twice(interaction_id)
+        if refused is not None:
+            callback = InteractionCallback(interaction_id, args["token"], callback_type, data)
+            self.refused_callbacks.append(callback)
+            return refused
         self.callbacks.append(
             InteractionCallback(interaction_id, args["token"], callback_type, data)
         )
@@ -1352,7 +1490,33 @@ class UserOption:
     username: str
 
 
-OptionValue = str | int | float | bool | UserOption
+@dataclass(frozen=True)
+class ChannelOption:
+    """The value of a channel option (type 7): Discord sends the id and resolves the channel
+    apart, with the invoking member's permissions in it, cached by the bot or not."""
+
+    channel_id: int
+    name: str = CHANNEL_NAME
+    channel_type: int = 0
+    permissions: int = MEMBER_PERMISSIONS
+
+
+OptionValue = str | int | float | bool | UserOption | ChannelOption
+
+
+def resolved_channels(channels: Sequence[ChannelOption]) -> JsonObject:
+    """`data.resolved.channels` for channel options: id, name, type and permissions."""
+    return {
+        str(channel.channel_id): {
+            "id": str(channel.channel_id),
+            "name": channel.name,
+            "type": channel.channel_type,
+            "permissions": str(channel.permissions),
+            "parent_id": None,
+            "flags": 0,
+        }
+        for channel in channels
+    }
 
 
 def command_options(values: Mapping[str, OptionValue]) -> list[JsonObject]:
@@ -1361,6 +1525,9 @@ def command_options(values: Mapping[str, OptionValue]) -> list[JsonObject]:
     for name, value in values.items():
         if isinstance(value, UserOption):
             options.append({"name": name, "type": 6, "value": str(value.user_id)})
+            continue
+        if isinstance(value, ChannelOption):
+            options.append({"name": name, "type": 7, "value": str(value.channel_id)})
             continue
         # bool before int: True is an int to Python, a boolean (5) to Discord.
         if isinstance(value, bool):
@@ -1427,6 +1594,9 @@ def slash_command_interaction(
     users = [value for value in (options or {}).values() if isinstance(value, UserOption)]
     if users:
         data["resolved"] = resolved_users(users, in_guild=guild_id is not None)
+    channels = [value for value in (options or {}).values() if isinstance(value, ChannelOption)]
+    if channels:
+        data.setdefault("resolved", {})["channels"] = resolved_channels(channels)
     return _interaction(
         2,
         data,

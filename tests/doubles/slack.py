@@ -48,6 +48,13 @@ USER_NAME: Final = "alice"
 CHANNEL_ID: Final = "C0STUDY"
 CHANNEL_NAME: Final = "aws-study"
 SIGNING_SECRET: Final = "test-signing-secret"
+INSTALLED_BOT_TOKEN: Final = "xoxb-installed-bot-token"
+"""What oauth.v2.access hands out by default (a standalone workspace, no token rotation)."""
+ROTATING_TOKEN_SECONDS: Final = 12 * 60 * 60
+"""Slack's rotating tokens expire 12 hours after they are issued."""
+ROTATING_TOKEN_BODY: Final = "a1b2c3d4" * 20
+ROTATING_REFRESH_BODY: Final = "e5f6a7b8" * 18
+"""Rotating tokens are long (about 180 characters): their ciphertext needs migration 0008."""
 DEFAULT_TIMEOUT: Final = 5.0
 """Seconds any wait here gives up after: ample for a slow CI, quick to report a missing call."""
 
@@ -67,6 +74,27 @@ class ApiCall:
     method: str
     params: JsonObject
     authorization: str | None
+
+
+@dataclass(frozen=True)
+class InstallTarget:
+    """Where an OAuth install goes: a workspace, a workspace of a Grid org, or a Grid org."""
+
+    team_id: str | None = TEAM_ID
+    enterprise_id: str | None = None
+
+    @property
+    def org_wide(self) -> bool:
+        """An org-wide install: an org, and no workspace of its own."""
+        return self.team_id is None and self.enterprise_id is not None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A bot token the double's oauth.v2.access handed out, with its installation."""
+
+    target: InstallTarget
+    refresh_token: str | None
 
 
 @dataclass(frozen=True)
@@ -154,6 +182,18 @@ class SlackDouble(LoopbackServer):
         """Tokens whose response_url answers 404 `expired_url`, as Slack's do after 30 minutes."""
         self.posted: dict[str, list[JsonObject]] = {}
         """The messages chat.postMessage made, by channel, oldest first (history reads them)."""
+        self.install_target = InstallTarget()
+        """Where the next OAuth code exchanges install the app (`install_into`)."""
+        self.rotating_expires_in: int | None = None
+        """Set (`rotate_tokens`): installs and refreshes hand out tokens expiring this late."""
+        self.issued: dict[str, IssuedToken] = {}
+        """Every rotating bot token oauth.v2.access handed out, by token."""
+        self.expired_tokens: set[str] = set()
+        """Tokens every call with answers `token_expired` (`expire_token`)."""
+        self.org_grants: dict[str, list[str]] = {}
+        """The workspaces each Grid org granted its org-wide install, for auth.teams.list."""
+        self._used_refresh_tokens: set[str] = set()
+        self._token_serial = 0
         self._fixed: dict[str, CannedResponse] = {}
         self._one_shot: dict[str, deque[CannedResponse]] = {}
         self._held: dict[str, asyncio.Event] = {}
@@ -177,6 +217,10 @@ class SlackDouble(LoopbackServer):
             "apps.connections.open": lambda _params: {"ok": True, "url": self.socket_url},
             "oauth.v2.access": self._oauth_v2_access,
         }
+        self._token_aware: dict[str, Callable[[JsonObject, str | None], JsonObject]] = {
+            "auth.teams.list": self._auth_teams_list,
+        }
+        """Defaults that answer by the calling token (which org it belongs to)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -301,6 +345,9 @@ class SlackDouble(LoopbackServer):
         authorization = request.headers.get("Authorization")
         self.calls.append(ApiCall(method, params, authorization))
         await self._notify()
+        token = _bearer(authorization) or params.get("token")
+        if token is not None and token in self.expired_tokens:
+            return json_response({"ok": False, "error": "token_expired"})
         gate = self._held.get(method)
         if gate is not None:
             await gate.wait()
@@ -310,6 +357,9 @@ class SlackDouble(LoopbackServer):
             return json_response(canned.body, canned.status, canned.headers)
         if authorization is None and "token" not in params:
             return json_response({"ok": False, "error": "not_authed"})
+        token_aware = self._token_aware.get(method)
+        if token_aware is not None:
+            return json_response(token_aware(params, token))
         default = self._defaults.get(method)
         if default is None:
             # Loud on purpose: a call the double does not know is a test that needs `respond`.
@@ -397,19 +447,109 @@ class SlackDouble(LoopbackServer):
         user = self.users.get(user_id) or SlackUser(user_id, f"user-{user_id.lower()}")
         return {"ok": True, "user": user.to_json()}
 
-    def _oauth_v2_access(self, _params: JsonObject) -> JsonObject:
-        return {
+    def _oauth_v2_access(self, params: JsonObject) -> JsonObject:
+        if params.get("grant_type") == "refresh_token":
+            return self._refresh(str(params.get("refresh_token", "")))
+        target = self.install_target
+        answer: JsonObject = {
             "ok": True,
             "app_id": APP_ID,
             "authed_user": {"id": USER_ID},
             "scope": "commands,chat:write,im:history,im:write,users:read",
             "token_type": "bot",
-            "access_token": "xoxb-installed-bot-token",
+            "access_token": INSTALLED_BOT_TOKEN,
             "bot_user_id": BOT_USER_ID,
-            "team": {"id": TEAM_ID, "name": "AWS Quiz Test"},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "team": {"id": target.team_id, "name": "AWS Quiz Test"} if target.team_id else None,
+            "enterprise": (
+                {"id": target.enterprise_id, "name": "AWS Quiz Org"}
+                if target.enterprise_id
+                else None
+            ),
+            "is_enterprise_install": target.org_wide,
         }
+        if self.rotating_expires_in is not None:
+            answer |= self._rotating_pair(target)
+        elif target.enterprise_id is not None:
+            # Its own token, so that auth.teams.list can tell which org is asking.
+            token = f"xoxb-grid-{target.enterprise_id}-{target.team_id or 'org'}".lower()
+            self.issued[token] = IssuedToken(target, None)
+            answer["access_token"] = token
+        return answer
+
+    # -- Enterprise Grid and rotating tokens ---------------------------------------------------
+
+    def install_into(
+        self, *, team_id: str | None = TEAM_ID, enterprise_id: str | None = None
+    ) -> None:
+        """Make the next OAuth code exchanges install into this workspace or org.
+
+        `enterprise_id` with a team: a workspace of an Enterprise Grid org installs the app for
+        itself. `enterprise_id` and `team_id=None`: the org installs it org-wide, as
+        oauth.v2.access says so (`team: null`, `is_enterprise_install: true`).
+        """
+        self.install_target = InstallTarget(team_id, enterprise_id)
+
+    def rotate_tokens(self, expires_in: int = ROTATING_TOKEN_SECONDS) -> None:
+        """Hand out rotating tokens from now on, as an app with token rotation turned on gets:
+        an `xoxe.xoxb-` token expiring in `expires_in` seconds and a single-use refresh token.
+        """
+        self.rotating_expires_in = expires_in
+
+    def expire_token(self, token: str) -> None:
+        """Make `token` expired: every call made with it answers `token_expired`."""
+        self.expired_tokens.add(token)
+
+    def grant_org(self, enterprise_id: str, *team_ids: str) -> None:
+        """The org's admins granted its org-wide install these workspaces (auth.teams.list)."""
+        self.org_grants[enterprise_id] = list(team_ids)
+
+    def refreshes(self) -> list[ApiCall]:
+        """The oauth.v2.access calls that refreshed a token (`grant_type=refresh_token`)."""
+        return [
+            call
+            for call in self.calls_to("oauth.v2.access")
+            if call.params.get("grant_type") == "refresh_token"
+        ]
+
+    def _rotating_pair(self, target: InstallTarget) -> JsonObject:
+        """A fresh rotating bot token and its refresh token for `target`'s installation."""
+        self._token_serial += 1
+        token = f"xoxe.xoxb-1-{ROTATING_TOKEN_BODY}{self._token_serial:04d}"
+        refresh = f"xoxe-1-{ROTATING_REFRESH_BODY}{self._token_serial:04d}"
+        self.issued[token] = IssuedToken(target, refresh)
+        return {
+            "access_token": token,
+            "refresh_token": refresh,
+            "expires_in": self.rotating_expires_in,
+        }
+
+    def _refresh(self, refresh_token: str) -> JsonObject:
+        """oauth.v2.access with a refresh token: a new pair, the old refresh token used up."""
+        owner = next((t for t in self.issued.values() if t.refresh_token == refresh_token), None)
+        if owner is None or refresh_token in self._used_refresh_tokens:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        self._used_refresh_tokens.add(refresh_token)
+        target = owner.target
+        return {
+            "ok": True,
+            "app_id": APP_ID,
+            "token_type": "bot",
+            "scope": "commands,chat:write,im:history,im:write,users:read",
+            "bot_user_id": BOT_USER_ID,
+            "team": {"id": target.team_id} if target.team_id else None,
+            "enterprise": {"id": target.enterprise_id} if target.enterprise_id else None,
+            "is_enterprise_install": target.org_wide,
+            **self._rotating_pair(target),
+        }
+
+    def _auth_teams_list(self, _params: JsonObject, token: str | None) -> JsonObject:
+        """The workspaces an org-wide token's org granted; any other token is refused."""
+        issued = self.issued.get(token or "")
+        org = issued.target.enterprise_id if issued and issued.target.org_wide else None
+        if org is None:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        teams = [{"id": team, "name": f"Workspace {team}"} for team in self.org_grants.get(org, [])]
+        return {"ok": True, "teams": teams, "response_metadata": {"next_cursor": ""}}
 
     # -- response_url ------------------------------------------------------------------------
 
@@ -519,6 +659,13 @@ class SlackDouble(LoopbackServer):
                 await self._changed.wait_for(ready)
         except TimeoutError:
             raise TimeoutError(f"waited {timeout}s for {describe()}") from None
+
+
+def _bearer(authorization: str | None) -> str | None:
+    """The token of a `Bearer` Authorization header (None for Basic auth or none)."""
+    if authorization is None or not authorization.startswith("Bearer "):
+        return None
+    return authorization.removeprefix("Bearer ")
 
 
 async def _request_params(request: web.Request) -> JsonObject:

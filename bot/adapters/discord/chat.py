@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import suppress
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, Final
 
@@ -57,6 +57,19 @@ class DiscordChatAdapter:
         self.fallback_listeners: list[FallbackListener] = []
         """Told when a reveal falls back for lack of a permission, e.g. to tell the admin."""
         self._told: set[tuple[ChannelRef, str]] = set()
+        self._sending = 0
+
+    def is_sending(self) -> bool:
+        """Whether a post or reveal is on its way: a round is still going (see notices)."""
+        return self._sending > 0
+
+    @contextmanager
+    def _sending_one(self) -> Iterator[None]:
+        self._sending += 1
+        try:
+            yield
+        finally:
+            self._sending -= 1
 
     async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
         """Post an embed (with its buttons) in a channel and return the message id.
@@ -66,8 +79,9 @@ class DiscordChatAdapter:
         """
         await self._until_ready(channel)
         try:
-            target = await self._messageable(channel)
-            sent = await _send(target, reply, nonce=key)
+            with self._sending_one():
+                target = await self._messageable(channel)
+                sent = await _send(target, reply, nonce=key)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
             raise _post_error(channel, "send", error) from error
         return str(sent.id)
@@ -114,14 +128,15 @@ class DiscordChatAdapter:
         await self._until_ready(channel)
         problems: list[str] = []
         try:
-            target = await self._messageable(channel)
-            question = discord.PartialMessage(channel=target, id=int(message_id))  # type: ignore[arg-type]
-            revealed = await self._try_thread(channel, target, question, reply, problems, key)
-            linked = True
-            if revealed is None:
-                revealed, linked = await self._reveal_as_reply(
-                    target, question, reply, problems, key
-                )
+            with self._sending_one():
+                target = await self._messageable(channel)
+                question = discord.PartialMessage(channel=target, id=int(message_id))  # type: ignore[arg-type]
+                revealed = await self._try_thread(channel, target, question, reply, problems, key)
+                linked = True
+                if revealed is None:
+                    revealed, linked = await self._reveal_as_reply(
+                        target, question, reply, problems, key
+                    )
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
             raise _post_error(channel, "reveal", error) from error
         if problems:

@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
+from bot.adapters.discord.channel_option import TextChannelOption
 from bot.adapters.discord.handlers import TOPIC_SEPARATOR, DiscordHandlers
 from bot.adapters.discord.render import cut
 from bot.engine.catalog import Catalog
@@ -28,11 +29,20 @@ DifficultyName = Literal["basic", "advanced", "interview"]
 """The values of engine.model.Difficulty, as Discord choices."""
 PeriodName = Literal["week", "month", "all"]
 ScopeName = Literal["server", "channel"]
+INSTALLS: Final = app_commands.AppInstallationType(guild=True, user=True)
+"""Added to a server (the bot joins), or by a member as their own app, usable anywhere."""
+CONTEXTS: Final = app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=True)
+"""Servers, the bot's DM, and group DMs (where a member uses awsquiz as their own app)."""
 
 
 def build_group(handlers: DiscordHandlers) -> app_commands.Group:
     """`/awsquiz` and its subcommands, each a thin call into `handlers`."""
-    group = app_commands.Group(name="awsquiz", description="AWS and DevOps interview practice")
+    group = app_commands.Group(
+        name="awsquiz",
+        description="AWS and DevOps interview practice",
+        allowed_installs=INSTALLS,
+        allowed_contexts=CONTEXTS,
+    )
     catalog = handlers.tutor.catalog
 
     async def topic_choices(_: discord.Interaction[Any], current: str) -> Choices:
@@ -85,13 +95,15 @@ def build_group(handlers: DiscordHandlers) -> app_commands.Group:
     @app_commands.describe(
         period="Over the last week, month, or all time (default: week)",
         scope="The whole server, or answers given in this channel (default: server)",
+        public="Post it for everyone in the channel (default: only you see it)",
     )
     async def leaderboard(
         interaction: discord.Interaction[Any],
         period: PeriodName = "week",
         scope: ScopeName = "server",
+        public: bool = False,
     ) -> None:
-        await handlers.leaderboard(interaction, period, here=scope == "channel")
+        await handlers.leaderboard(interaction, period, here=scope == "channel", public=public)
 
     @group.command(name="interview", description="A mock interview in direct messages")
     @app_commands.describe(
@@ -107,6 +119,13 @@ def build_group(handlers: DiscordHandlers) -> app_commands.Group:
         await handlers.interview(interaction, topics, questions)
 
     group.add_command(_daily_group(handlers))
+
+    @group.command(name="forget", description="Delete everything awsquiz keeps about you here")
+    @app_commands.describe(
+        confirm="Delete it now: within 5 minutes of running forget without it (default: no)"
+    )
+    async def forget(interaction: discord.Interaction[Any], confirm: bool = False) -> None:
+        await handlers.forget(interaction, confirm=confirm)
 
     @group.command(name="help", description="How to use awsquiz")
     async def help_(interaction: discord.Interaction[Any]) -> None:
@@ -134,21 +153,21 @@ def _daily_group(handlers: DiscordHandlers) -> app_commands.Group:
         interaction: discord.Interaction[Any],
         time: str,
         timezone: str,
-        channel: discord.TextChannel | None = None,
+        channel: TextChannelOption | None = None,
     ) -> None:
         await handlers.daily_set(interaction, channel, time, timezone)
 
     @daily.command(name="off", description="Stop the daily question (Manage Server)")
     @app_commands.describe(channel=THIS_CHANNEL)
     async def daily_off(
-        interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+        interaction: discord.Interaction[Any], channel: TextChannelOption | None = None
     ) -> None:
         await handlers.daily_off(interaction, channel)
 
     @daily.command(name="status", description="The daily question of a channel (anyone)")
     @app_commands.describe(channel=THIS_CHANNEL)
     async def daily_status(
-        interaction: discord.Interaction[Any], channel: discord.TextChannel | None = None
+        interaction: discord.Interaction[Any], channel: TextChannelOption | None = None
     ) -> None:
         await handlers.daily_status(interaction, channel)
 

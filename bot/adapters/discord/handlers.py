@@ -13,14 +13,14 @@ from typing import Any, Final
 
 import discord
 
-from bot.adapters.discord.channels import DiscordChannels, ManageServer
+from bot.adapters.discord.channels import DiscordChannels, ManageServer, refused_outside_a_server
 from bot.adapters.discord.chat import PLATFORM, DiscordChatAdapter
 from bot.adapters.discord.components import answer_placeholder, open_answer_modal, post_id_of
-from bot.adapters.discord.delivery import post, post_or_raise, send_private
+from bot.adapters.discord.delivery import defer, post, post_or_raise, send_private, send_public
 from bot.adapters.discord.scopes import daily_channel, user_ref, where_of
 from bot.adapters.discord.texts import (
     DMS_CLOSED,
-    GUILD_ONLY,
+    FORGET_CONFIRM,
     HELP_TEXT,
     LEADERBOARD_GUILD_ONLY,
     OTHERS_STATS_GUILD_ONLY,
@@ -65,6 +65,7 @@ class DiscordHandlers:
         self.client = client
         self.options = options or DiscordOptions()
         self.channels = DiscordChannels(tutor, client)
+        self.command_mentions: dict[str, str] = {}  # '/awsquiz ask' -> '</awsquiz ask:ID>'
         # The engine marks a refused daily post failed; telling the admin is Discord's part.
         tutor.daily.failure_listeners.append(self.channels.on_daily_post_failed)
         adapter = tutor.daily.adapters.get(PLATFORM)
@@ -115,10 +116,15 @@ class DiscordHandlers:
         await self._answer(interaction, lambda: self.tutor.stats(user))
 
     async def leaderboard(
-        self, interaction: discord.Interaction[Any], period: str, *, here: bool = False
+        self,
+        interaction: discord.Interaction[Any],
+        period: str,
+        *,
+        here: bool = False,
+        public: bool = False,
     ) -> None:
-        """`leaderboard [period] [scope]`: this server's ranking, or this channel's; none in
-        DMs, which rank nobody else.
+        """`leaderboard [period] [scope] [public]`: this server's ranking, or this channel's,
+        to the member or (public) the channel; none in DMs, which rank nobody else.
         """
         if interaction.guild_id is None:
             await send_private(interaction, [quiz_replies.error(LEADERBOARD_GUILD_ONLY)])
@@ -126,7 +132,9 @@ class DiscordHandlers:
         user = user_ref(interaction)
         channel = str(interaction.channel_id) if here and interaction.channel_id else None
         await self._answer(
-            interaction, lambda: self.tutor.leaderboard(user, period=period, channel=channel)
+            interaction,
+            lambda: self.tutor.leaderboard(user, period=period, channel=channel),
+            public=public,
         )
 
     async def interview(
@@ -141,12 +149,12 @@ class DiscordHandlers:
     async def daily_set(
         self,
         interaction: discord.Interaction[Any],
-        channel: discord.abc.GuildChannel | None,
+        channel: discord.abc.Snowflake | None,
         time: str,
         timezone: str,
     ) -> None:
         """`daily set`: Manage Server only; checks the bot can post there first."""
-        if await self._refused_outside_a_server(interaction):
+        if await refused_outside_a_server(interaction):
             return
         target = daily_channel(interaction, channel)
 
@@ -157,7 +165,7 @@ class DiscordHandlers:
                 post_time=time,
                 timezone=timezone,
                 permissions=ManageServer(interaction),
-                access=self.channels,
+                access=self.channels.seen_from(interaction),
             )
             subscribed = any(reply.tone is not Tone.ERROR for reply in turn.replies)
             warning = self.channels.thread_warning(target) if subscribed else ()
@@ -166,10 +174,10 @@ class DiscordHandlers:
         await self._answer(interaction, run)
 
     async def daily_off(
-        self, interaction: discord.Interaction[Any], channel: discord.abc.GuildChannel | None
+        self, interaction: discord.Interaction[Any], channel: discord.abc.Snowflake | None
     ) -> None:
         """`daily off`: Manage Server only."""
-        if await self._refused_outside_a_server(interaction):
+        if await refused_outside_a_server(interaction):
             return
         target, user = daily_channel(interaction, channel), user_ref(interaction)
         await self._answer(
@@ -178,19 +186,25 @@ class DiscordHandlers:
         )
 
     async def daily_status(
-        self, interaction: discord.Interaction[Any], channel: discord.abc.GuildChannel | None
+        self, interaction: discord.Interaction[Any], channel: discord.abc.Snowflake | None
     ) -> None:
         """`daily status`: anyone may look."""
-        if await self._refused_outside_a_server(interaction):
+        if await refused_outside_a_server(interaction):
             return
         target = daily_channel(interaction, channel)
         await self._answer(interaction, lambda: self.tutor.daily_status(target))
 
-    async def help(self, interaction: discord.Interaction[Any]) -> None:
-        """`help`: the commands."""
-        await send_private(
-            interaction, [Reply(title="awsquiz help", text=HELP_TEXT, tone=Tone.INFO)]
+    async def forget(self, interaction: discord.Interaction[Any], *, confirm: bool) -> None:
+        """`forget [confirm]`: delete what awsquiz keeps about the member here, once confirmed."""
+        user, how = user_ref(interaction), FORGET_CONFIRM
+        await self._answer(
+            interaction, lambda: self.tutor.forget(user, confirm=confirm, confirm_command=how)
         )
+
+    async def help(self, interaction: discord.Interaction[Any]) -> None:
+        """`help`: the commands, clickable once synced."""
+        help_reply = Reply(title="awsquiz help", text=HELP_TEXT, tone=Tone.INFO)
+        await send_private(interaction, [help_reply], mentions=self.command_mentions)
 
     # -- buttons and the answer modal (components.ButtonHandler, ModalHandler) ----------------
 
@@ -270,21 +284,16 @@ class DiscordHandlers:
             return Turn((quiz_replies.error(DMS_CLOSED),))
         return Turn(turn.replies)
 
-    @staticmethod
-    async def _refused_outside_a_server(interaction: discord.Interaction[Any]) -> bool:
-        """The daily question is a server channel's: refuse it in DMs, plainly."""
-        if interaction.guild_id is not None:
-            return False
-        await send_private(interaction, [quiz_replies.error(GUILD_ONLY)])
-        return True
-
-    async def _answer(self, interaction: discord.Interaction[Any], run: _Run) -> None:
+    async def _answer(
+        self, interaction: discord.Interaction[Any], run: _Run, *, public: bool = False
+    ) -> None:
         """Answer in the interaction response when the engine is quick (one REST call, the
-        usual case); past FAST_REPLY_SECONDS, defer (the 3 s deadline) and follow up."""
+        usual case); past FAST_REPLY_SECONDS, defer (the 3 s deadline) and follow up.
+        Privately, unless `public`."""
         work = asyncio.ensure_future(run())
         done, _ = await asyncio.wait({work}, timeout=FAST_REPLY_SECONDS)
         if not done:
-            await interaction.response.defer(ephemeral=True, thinking=True)
+            await defer(interaction, ephemeral=not public)
         turn = await work
         # An interview's replies to a press in its DM answer the press there.
-        await send_private(interaction, (*turn.replies, *turn.direct))
+        await (send_public if public else send_private)(interaction, (*turn.replies, *turn.direct))

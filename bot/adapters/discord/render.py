@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 import discord
@@ -89,6 +90,20 @@ def embed(reply: Reply) -> discord.Embed:
     if shown < len(reply.fields):
         result.set_footer(text=MORE_NOT_SHOWN)
     return result
+
+
+def link_commands(text: str, mentions: Mapping[str, str]) -> str:
+    """Make each command `mentions` names ('/awsquiz ask') a clickable command mention
+    ('</awsquiz ask:ID>') in rendered text of our own, such as the help.
+
+    Run after `embed`, whose escaping would neutralise '</'; the longest names go first, so
+    '/awsquiz daily set' is never taken for a shorter command.
+    """
+    if not mentions:
+        return text
+    names = sorted(mentions, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(name) for name in names) + r"(?![\w-])")
+    return pattern.sub(lambda found: mentions[found.group()], text)
 
 
 def fit(raw: str, limit: int) -> str:

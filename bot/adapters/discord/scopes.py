@@ -37,14 +37,17 @@ def dm_scope(user_id: int) -> str:
 
 
 def where_of(interaction: discord.Interaction[Any]) -> Where:
-    """Where an interaction happened: its channel, and whether it is the bot's DM."""
+    """Where an interaction happened: its channel, and whether it is the bot's DM (a group DM
+    where a member uses awsquiz as their own app is not: no interview runs there)."""
     channel = str(interaction.channel_id) if interaction.channel_id else None
-    return Where(channel, interaction.guild_id is None)
+    in_bot_dm = interaction.guild_id is None and not interaction.context.private_channel
+    return Where(channel, in_bot_dm)
 
 
 def daily_channel(
-    interaction: discord.Interaction[Any], channel: discord.abc.GuildChannel | None
+    interaction: discord.Interaction[Any], channel: discord.abc.Snowflake | None
 ) -> ChannelRef:
-    """The channel a daily command is about: the one named, else where it was typed."""
+    """The channel a daily command is about: the one named (as the interaction resolved it,
+    cached or not), else where it was typed."""
     channel_id = channel.id if channel is not None else interaction.channel_id
     return ChannelRef(PLATFORM, str(interaction.guild_id), str(channel_id))

@@ -10,12 +10,17 @@ HELP_TEXT: Final = """\
 /awsquiz hint: reveal a key concept (costs points) · /awsquiz skip: see the reference answer
 /awsquiz topics: the topics
 /awsquiz stats [member]: your statistics, or someone else's
-/awsquiz leaderboard [week|month|all]: this server's ranking
+/awsquiz leaderboard [period] [scope] [public]: this server's ranking \
+(public: posted for the whole channel)
 /awsquiz interview [topics] [questions]: a mock interview in direct messages \
 (type hint, skip or stop there)
-/awsquiz daily set channel time timezone · daily off · daily status: a daily question \
-(Manage Server needed to change it)
+/awsquiz daily set time timezone [channel] · /awsquiz daily off · /awsquiz daily status: \
+a daily question (Manage Server needed to change it)
+/awsquiz forget [confirm]: delete everything awsquiz keeps about you here \
+(it asks you to confirm first)
 /awsquiz help: this message"""
+"""The help; each command named in it becomes a clickable mention once the commands are
+synced (see `render.link_commands`)."""
 DMS_CLOSED: Final = (
     "I cannot send you direct messages. Allow them: right-click this server, "
     "Privacy Settings, turn on Direct Messages (or User Settings > Content & Social > "
@@ -25,9 +30,16 @@ NEEDS_MANAGE_SERVER: Final = (
     "Only members with the Manage Server permission can change the daily question. "
     "Ask one of them, or use /awsquiz daily status to see the schedule."
 )
+FORGET_CONFIRM: Final = "/awsquiz forget confirm: True"
+"""How a member confirms forget me: the command again, with its confirm option set."""
 STALE_BUTTON: Final = "This button is no longer valid."
 """For a button or form of ours that no longer works: an older bot's, or made up."""
 GUILD_ONLY: Final = "The daily question is for server channels, not direct messages."
+NOT_ADDED_HERE: Final = (
+    "The daily question is posted by the awsquiz bot, which is not in this server: ask a "
+    "server manager to add it. Everything else works here as it is."
+)
+"""For a daily command in a server where a member uses awsquiz as their own (user) app."""
 LEADERBOARD_GUILD_ONLY: Final = (
     "A leaderboard ranks the members of a server: run /awsquiz leaderboard in a server channel."
 )

@@ -26,6 +26,7 @@ from bot.adapters.slack.oauth import (
     InstalledWorkspaceClients,
     SlackOAuth,
     oauth_settings,
+    token_rotator,
 )
 from bot.engine.daily.service import DailyService
 from bot.engine.tutor import Tutor
@@ -41,7 +42,9 @@ class SlackMode:
     """How the app reaches Slack: Socket Mode (app token) or HTTP (signing secret).
 
     With a bot token the app serves that one workspace; without one, `oauth` is set and the app
-    installs into any workspace over OAuth (HTTP mode), each request authorised by its own.
+    installs into any workspace over OAuth (HTTP mode), each request authorised by its own, and
+    the installations' tokens are encrypted at rest with `token_keys` (Fernet keys, the first
+    encrypts, all decrypt).
     """
 
     # Kept out of the repr, so a log line or traceback that shows the mode shows no secret.
@@ -49,6 +52,7 @@ class SlackMode:
     app_token: str | None = field(repr=False)
     signing_secret: str | None = field(repr=False)
     oauth: SlackOAuth | None = None
+    token_keys: tuple[str, ...] = field(default=(), repr=False)
 
 
 def web_client(token: str | None, api_url: str) -> AsyncWebClient:
@@ -69,14 +73,21 @@ def web_client(token: str | None, api_url: str) -> AsyncWebClient:
 def workspace_clients(
     client: AsyncWebClient, stores: InstallationStores | None, api_url: str
 ) -> ClientFor:
-    """The daily poster's client per workspace: the bot token's, or each installation's (OAuth)."""
+    """The daily poster's client per workspace: the bot token's, or each installation's (OAuth).
+
+    Under OAuth, `client` (tokenless, on SLACK_API_URL) refreshes rotating tokens.
+    """
     if stores is None:
 
         async def the_one_workspace(_: str) -> AsyncWebClient:
             return client
 
         return the_one_workspace
-    return InstalledWorkspaceClients(stores.installations, lambda token: web_client(token, api_url))
+    return InstalledWorkspaceClients(
+        stores.installations,
+        lambda token: web_client(token, api_url),
+        rotator=token_rotator(stores, client),
+    )
 
 
 def build_app(
@@ -90,7 +101,7 @@ def build_app(
     """The Bolt app with every awsquiz listener registered.
 
     Under OAuth, `client` (tokenless, on SLACK_API_URL) also makes the flow's oauth.v2.access
-    call, and installations are kept in `stores`.
+    calls (installs and token refreshes), and installations are kept in `stores`.
     """
     if mode.oauth is None:
         app = AsyncApp(client=client, signing_secret=mode.signing_secret or "")
@@ -100,7 +111,7 @@ def build_app(
         app = AsyncApp(
             client=client,
             signing_secret=mode.signing_secret or "",
-            oauth_settings=oauth_settings(mode.oauth, stores),
+            oauth_settings=oauth_settings(mode.oauth, stores, token_rotator(stores, client)),
         )
     SlackHandlers(tutor, options).register(app)
     _forget_removed_workspaces(app, daily, mode)

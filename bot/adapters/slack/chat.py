@@ -1,20 +1,28 @@
 """The daily question's way out to Slack: chat.postMessage through slack_sdk's AsyncWebClient.
 
-When Slack refuses a post for good, whoever set the daily question up is told in a DM.
+Posts are paced per workspace (`pacing`), and a 429 is this adapter's to handle, not
+slack_sdk's: it stops the workspace's posts for the Retry-After and the engine retries with
+jitter. slack_sdk's rate-limit retry would send each refused post again after the same
+Retry-After, all of them together. When Slack refuses a post for good, whoever set the daily
+question up is told in a DM.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.adapters.slack import render
 from bot.adapters.slack.ids import PLATFORM
+from bot.adapters.slack.pacing import SlackPacer
 from bot.adapters.slack.refusals import code_of
 from bot.engine.daily.model import ChannelRef, Subscription
 from bot.engine.errors import ChatPostError
@@ -49,6 +57,9 @@ REFUSAL_ADVICE: Final = {
 }
 """What the admin can do about a refused daily post, by Slack error code."""
 OTHER_REFUSAL: Final = "Slack refused my post in channel `{channel}` (it said: {code})."
+RATE_LIMITED_STATUS: Final = 429
+DEFAULT_RETRY_AFTER_SECONDS: Final = 1.0
+"""How long a 429 without a (readable) Retry-After stops a workspace's posts."""
 NEXT_POST_AS_SCHEDULED: Final = (
     "Once that is fixed, the next one is posted as scheduled "
     "(`/awsquiz daily status` in the channel shows when)."
@@ -65,8 +76,9 @@ class SlackChatAdapter:
 
     platform: str = PLATFORM
 
-    def __init__(self, client_for: ClientFor) -> None:
+    def __init__(self, client_for: ClientFor, pacer: SlackPacer | None = None) -> None:
         self._client_for = client_for
+        self.pacer = pacer or SlackPacer()
 
     async def post(self, channel: ChannelRef, reply: Reply, *, key: str | None = None) -> str:
         """Post in a channel and return the message ts; `key` goes in the message metadata."""
@@ -147,6 +159,7 @@ class SlackChatAdapter:
             opened = await client.conversations_open(users=subscription.created_by)
             dm = ChannelRef(PLATFORM, channel.workspace, str(opened["channel"]["id"]))
             await self._send(client, dm, notice, None)
+            metrics.reply_delivered(PLATFORM)
         except (SlackApiError, ChatPostError) as dm_error:
             log.warning(
                 "slack daily %s: could not tell user %s that posting failed: %s",
@@ -174,27 +187,63 @@ class SlackChatAdapter:
         except SlackApiError as error:
             raise _post_error(channel, error, POST_METHOD) from error
 
-    @staticmethod
     async def _send(
+        self,
         client: AsyncWebClient,
         channel: ChannelRef,
         reply: Reply,
         thread_ts: str | None,
         key: str | None = None,
     ) -> str:
+        """chat.postMessage in its turn; a 429 stops the workspace's posts for its Retry-After."""
         metadata = None
         if key is not None:
             metadata = {"event_type": POST_EVENT_TYPE, "event_payload": {"key": key}}
-        response = await client.chat_postMessage(
-            channel=channel.channel,
-            text=render.fallback_text(reply),
-            blocks=render.blocks_payload(reply),
-            thread_ts=thread_ts,
-            unfurl_links=False,
-            unfurl_media=False,
-            metadata=metadata,
-        )
+        await self.pacer.wait_turn(channel.workspace, channel.channel)
+        try:
+            response = await without_rate_limit_retries(client).chat_postMessage(
+                channel=channel.channel,
+                text=render.fallback_text(reply),
+                blocks=render.blocks_payload(reply),
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata=metadata,
+            )
+        except SlackApiError as error:
+            if error.response.status_code == RATE_LIMITED_STATUS:
+                told = retry_after_of(error)
+                wait = DEFAULT_RETRY_AFTER_SECONDS if told is None else told
+                self.pacer.slow_down(channel.workspace, wait)
+            raise
         return str(response["ts"])
+
+
+def without_rate_limit_retries(client: AsyncWebClient) -> AsyncWebClient:
+    """`client` (same token, URL, session and team) without slack_sdk's 429 retry handler.
+
+    A shallow copy made per call, so a token the workspace's client has since been given is
+    the one used; its other retry handlers (connection errors) stay.
+    """
+    paced = copy.copy(client)
+    paced.retry_handlers = [
+        handler
+        for handler in client.retry_handlers
+        if not isinstance(handler, AsyncRateLimitErrorRetryHandler)
+    ]
+    return paced
+
+
+def retry_after_of(error: SlackApiError) -> float | None:
+    """The seconds a refusal's Retry-After header asks for; None without a readable one."""
+    headers = error.response.headers or {}
+    raw = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(raw, list):  # slack_sdk keeps some headers as lists of values
+        raw = raw[0] if raw else None
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _key_of(message: Mapping[str, Any]) -> object:
@@ -208,11 +257,17 @@ def _key_of(message: Mapping[str, Any]) -> object:
 def _post_error(channel: ChannelRef, error: SlackApiError, method: str) -> ChatPostError:
     """Translate a Web API failure, logging its method and error code (never the token)."""
     code = code_of(error)
-    retry_after = error.response.headers.get("Retry-After") if error.response.headers else None
-    transient = code in TRANSIENT_ERRORS or error.response.status_code >= 500
+    status = error.response.status_code
+    retry_after = retry_after_of(error)
+    if status == RATE_LIMITED_STATUS:
+        metrics.rate_limited(PLATFORM)
+        retry_after = DEFAULT_RETRY_AFTER_SECONDS if retry_after is None else retry_after
+    else:
+        metrics.platform_error(PLATFORM, code)
+    transient = code in TRANSIENT_ERRORS or status >= 500 or status == RATE_LIMITED_STATUS
     log.warning("slack %s in %s failed: %s", method, channel, code)
     return ChatPostError(
         f"{method} in {channel.channel}: {code}",
         transient=transient or retry_after is not None,
-        retry_after=float(retry_after) if retry_after else None,
+        retry_after=retry_after,
     )

@@ -102,6 +102,13 @@ class DailyStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Forget:
+    """Forget me: say what would be deleted and ask to confirm; with `confirm`, delete it."""
+
+    confirm: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """Show the help, saying which word was not understood, if any."""
 
@@ -120,6 +127,7 @@ Command: TypeAlias = (
     | DailyOn
     | DailyOff
     | DailyStatus
+    | Forget
     | Help
 )
 
@@ -138,6 +146,8 @@ e.g. `/awsquiz interview lambda, s3 5`
 • `/awsquiz daily on HH:MM [Area/City]` a daily question in this channel, \
 e.g. `/awsquiz daily on 09:30 Europe/London`
 • `/awsquiz daily off` · `/awsquiz daily status`
+• `/awsquiz forget` delete everything awsquiz keeps about you in this workspace \
+(it asks you to confirm first)
 • `/awsquiz help` this message"""
 
 
@@ -173,6 +183,8 @@ def parse(text: str, is_topic: Callable[[str], bool]) -> Command:
         return _interview(words, is_topic)
     if word == "daily":
         return _daily(words)
+    if word == "forget":
+        return _forget(words)
     if word == "help":
         return Help()
     return _topic_shortcut([head, *words], is_topic) or Help(unknown=head)
@@ -308,3 +320,12 @@ def _daily(words: Sequence[str]) -> DailyOn | DailyOff | DailyStatus | Help:
     if sub == "status" and len(words) == 1:
         return DailyStatus()
     return Help(unknown="daily " + " ".join(words))
+
+
+def _forget(words: Sequence[str]) -> Forget | Help:
+    """'forget' asks; 'forget confirm' deletes (the engine checks there was a recent ask)."""
+    if not words:
+        return Forget()
+    if len(words) == 1 and words[0].lower() == "confirm":
+        return Forget(confirm=True)
+    return Help(unknown="forget " + " ".join(words))

@@ -1,9 +1,12 @@
-"""Getting a Reply to a Slack member: in reply to a request, in a channel, or in their DM."""
+"""Getting a Reply to a Slack member: in reply to a request, in a channel, or in their DM.
+
+Each reply that reaches the member is counted (`bot.metrics`).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
@@ -13,7 +16,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import metrics
 from bot.adapters.slack import render
+from bot.adapters.slack.ids import PLATFORM
 from bot.adapters.slack.members import DM_PREFIX
 from bot.adapters.slack.refusals import code_of
 from bot.engine.model import UserRef
@@ -32,6 +37,7 @@ async def respond_privately(respond: Respond, reply: Reply) -> None:
         text=render.fallback_text(reply),
         response_type="ephemeral",
     )
+    metrics.reply_delivered(PLATFORM)
 
 
 async def respond_to_press(respond: Respond, reply: Reply) -> None:
@@ -42,16 +48,39 @@ async def respond_to_press(respond: Respond, reply: Reply) -> None:
         response_type="ephemeral",
         replace_original=False,
     )
+    metrics.reply_delivered(PLATFORM)
 
 
-async def post(client: AsyncWebClient, channel: str, reply: Reply) -> None:
-    """Post a message in a channel or DM."""
+async def post(
+    client: AsyncWebClient, channel: str, reply: Reply, *, thread_ts: str | None = None
+) -> None:
+    """Post a message in a channel or DM (in the thread of `thread_ts`, if given)."""
     await client.chat_postMessage(
         channel=channel,
         blocks=render.blocks_payload(reply),
         text=render.fallback_text(reply),
+        thread_ts=thread_ts,
         unfurl_links=False,
     )
+    metrics.reply_delivered(PLATFORM)
+
+
+async def post_in_dm(
+    client: AsyncWebClient,
+    user: UserRef,
+    channel: str | None,
+    replies: Sequence[Reply],
+    *,
+    thread_ts: str | None = None,
+) -> None:
+    """Post replies in the member's DM with the bot: in `channel` when that is the DM (in the
+    thread of `thread_ts`, when the member wrote in one), else in the DM opened for them."""
+    if not replies:
+        return
+    here = bool(channel and channel.startswith(DM_PREFIX))
+    dm = channel if channel and here else await open_dm(client, user)
+    for reply in replies:
+        await post(client, dm, reply, thread_ts=thread_ts if here else None)
 
 
 async def open_dm(client: AsyncWebClient, user: UserRef) -> str:
@@ -83,10 +112,13 @@ async def tell(
                 blocks=render.blocks_payload(reply),
                 text=render.fallback_text(reply),
             )
+            metrics.reply_delivered(PLATFORM)
             return
         except SlackApiError as error:
             log.info("slack chat.postEphemeral in %s failed: %s", channel, code_of(error))
+            metrics.platform_error(PLATFORM, code_of(error))
         if response_url and await _post_to_response_url(client, response_url, reply):
+            metrics.reply_delivered(PLATFORM)
             return
     await post(client, await open_dm(client, user), reply)
 

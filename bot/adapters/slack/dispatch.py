@@ -59,6 +59,8 @@ async def run_command(
             return await tutor.daily_off(channel, actor=user, permissions=members)
         case commands.DailyStatus():
             return await tutor.daily_status(channel)
+        case commands.Forget(confirm=confirm):
+            return await tutor.forget(user, confirm=confirm)
         case commands.Help(unknown=unknown):
             return Turn((help_reply(unknown),))
     return Turn((help_reply(None),))

@@ -23,12 +23,12 @@ from bot.adapters.slack.delivery import (
     Respond,
     open_dm,
     post,
+    post_in_dm,
     respond_privately,
     respond_to_press,
     tell,
 )
 from bot.adapters.slack.dispatch import answer_prompt, run_command
-from bot.adapters.slack.entities import decode
 from bot.adapters.slack.ids import (
     ACTION_IDS,
     ANSWER_BLOCK,
@@ -36,7 +36,7 @@ from bot.adapters.slack.ids import (
     ANSWER_MODAL_CALLBACK,
     PLATFORM,
 )
-from bot.adapters.slack.members import DEFAULT_ADMIN_ROLES, DM_PREFIX, SlackMembers
+from bot.adapters.slack.members import DEFAULT_ADMIN_ROLES, SlackMembers
 from bot.adapters.slack.payloads import (
     ANY_AWSQUIZ_ACTION,
     STALE_BUTTON,
@@ -45,6 +45,7 @@ from bot.adapters.slack.payloads import (
     button_value,
     channel_of,
     deduplicated_event_id,
+    direct_message,
     typed_answer,
     user_of,
     where_of,
@@ -233,13 +234,14 @@ class SlackHandlers:
     async def on_message(
         self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        """A DM to the bot: the next answer (or hint, skip, stop) of the user's interview."""
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        """A DM to the bot (a file's text, a thread reply too): the interview's next answer,
+        hint, skip or stop, answered where it was written."""
+        message = direct_message(body, event)
+        if message is None:
             return
-        user = UserRef(PLATFORM, body.get("team_id") or event.get("team", ""), event["user"])
-        receipt = Receipt(str(body.get("event_id") or event["ts"]), str(event["channel"]))
-        turn = await self.tutor.message(user, decode(event.get("text") or ""), receipt)
-        await self._deliver_direct(client, user, event["channel"], turn)
+        receipt = Receipt(message.event_id, message.channel)
+        turn = await self.tutor.message(message.user, message.text, receipt)
+        await self._deliver_direct(client, message.user, message.channel, turn, message.thread_ts)
         await self.tutor.sent(PLATFORM, receipt)
 
     async def on_home_opened(
@@ -261,18 +263,16 @@ class SlackHandlers:
         await self._deliver_direct(client, user_of(body), channel_of(body), turn)
 
     async def _deliver_direct(
-        self, client: AsyncWebClient, user: UserRef, channel: str | None, turn: Turn
+        self,
+        client: AsyncWebClient,
+        user: UserRef,
+        channel: str | None,
+        turn: Turn,
+        thread_ts: str | None = None,
     ) -> None:
-        """Post the turn's DM replies (in `channel` when it is the DM), then refresh the App
-        Home when the interview started or ended."""
-        if turn.direct:
-            dm = (
-                channel
-                if channel and channel.startswith(DM_PREFIX)
-                else await open_dm(client, user)
-            )
-            for reply in turn.direct:
-                await post(client, dm, reply)
+        """Post the turn's DM replies (in `channel` when it is the DM, in its thread if any),
+        then refresh the App Home when the interview started or ended."""
+        await post_in_dm(client, user, channel, turn.direct, thread_ts=thread_ts)
         if turn.interview is not InterviewChange.NONE:
             await self._refresh_home(client, user)
 

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -245,13 +245,21 @@ def signing_secret_of(app: AsyncApp) -> str:
     return app._signing_secret
 
 
-def web_app(app: AsyncApp, path: str, gate: SlackRequestGate | None = None) -> web.Application:
+def web_app(
+    app: AsyncApp,
+    path: str,
+    gate: SlackRequestGate | None = None,
+    *,
+    extra_routes: Iterable[web.AbstractRouteDef] = (),
+) -> web.Application:
     """An aiohttp application that serves `app` at `path` behind `gate` (by default, one with
-    the app's signing secret), and its OAuth pages if it has any."""
+    the app's signing secret), its OAuth pages if it has any, and `extra_routes` (the
+    operators' health, readiness and metrics, which are not Slack's and are not signed)."""
     application = web.Application()
     application.add_routes(
         [web.post(path, (gate or SlackRequestGate(app, signing_secret_of(app))).handle)]
     )
+    application.add_routes(extra_routes)
     flow = app.oauth_flow
     if flow is not None:
         # A browser, not Slack, opens the install and redirect pages: they are not signed, and

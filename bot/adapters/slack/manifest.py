@@ -133,15 +133,32 @@ class Manifest(TypedDict):
     settings: Settings
 
 
-def manifest(name: str = "awsquiz", request_url: str | None = None) -> Manifest:
+def manifest(
+    name: str = "awsquiz",
+    request_url: str | None = None,
+    *,
+    org_deploy: bool = False,
+    token_rotation: bool = False,
+) -> Manifest:
     """The app manifest: Socket Mode without request_url, HTTP mode (all URLs) with one.
 
-    Raises ValueError for a request URL that is not https (Slack refuses any other).
+    `org_deploy` lets an Enterprise Grid org install the app org-wide, for all or some of its
+    workspaces at once. `token_rotation` makes Slack issue tokens that expire after 12 hours,
+    refreshed by awsquiz; only installs over OAuth store the refresh token, so it needs a
+    request URL. Slack cannot turn rotation off again for an app once it is on.
+
+    Raises ValueError for a request URL that is not https (Slack refuses any other), and for
+    token rotation without one.
     """
     if request_url is not None:
         parts = urlsplit(request_url)
         if parts.scheme != "https" or not parts.netloc:
             raise ValueError(f"the request URL must be an https URL, not {request_url!r}")
+    elif token_rotation:
+        raise ValueError(
+            "token rotation needs the OAuth install of HTTP mode: give the request URL too "
+            "(a bot token set in SLACK_BOT_TOKEN cannot be refreshed)"
+        )
     command = SlashCommand(
         command=SLASH_COMMAND,
         description=COMMAND_DESCRIPTION,
@@ -180,13 +197,20 @@ def manifest(name: str = "awsquiz", request_url: str | None = None) -> Manifest:
         settings=Settings(
             event_subscriptions=events,
             interactivity=interactivity,
-            org_deploy_enabled=False,
+            org_deploy_enabled=org_deploy,
             socket_mode_enabled=request_url is None,
-            token_rotation_enabled=False,
+            token_rotation_enabled=token_rotation,
         ),
     )
 
 
-def manifest_json(name: str = "awsquiz", request_url: str | None = None) -> str:
+def manifest_json(
+    name: str = "awsquiz",
+    request_url: str | None = None,
+    *,
+    org_deploy: bool = False,
+    token_rotation: bool = False,
+) -> str:
     """The manifest as indented JSON, the format Slack's app creation page accepts."""
-    return json.dumps(manifest(name, request_url), indent=2, ensure_ascii=False)
+    chosen = manifest(name, request_url, org_deploy=org_deploy, token_rotation=token_rotation)
+    return json.dumps(chosen, indent=2, ensure_ascii=False)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from bot.adapters.slack.entities import decode
 from bot.adapters.slack.ids import DAILY_VALUE_PREFIX, PLATFORM
 from bot.adapters.slack.members import DM_PREFIX
 from bot.engine.model import UserRef
@@ -22,6 +23,40 @@ ANY_AWSQUIZ_ACTION: Final = re.compile(r"^awsquiz_")
 """Every action id of ours (`ids.ACTION_IDS`), also of buttons no listener handles any more."""
 MAX_POST_ID_DIGITS: Final = 18
 """A daily post id fits a 64-bit integer column; a longer one is made up."""
+TYPED_SUBTYPES: Final = frozenset({"file_share", "thread_broadcast"})
+"""Message subtypes a member types an answer in: with a file attached, or a thread reply also
+sent to the conversation. Every other subtype (an edit, a deletion, a bot's, a join) is not a
+message typed to the bot."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectMessage:
+    """A message a member typed in their DM with the bot."""
+
+    user: UserRef
+    channel: str
+    text: str
+    """As typed: Slack's HTML entities decoded."""
+    event_id: str
+    thread_ts: str | None
+    """The thread it was written in, where the answer to it goes; None outside threads."""
+
+
+def direct_message(body: dict[str, Any], event: dict[str, Any]) -> DirectMessage | None:
+    """The member's message a `message` event carries, if it is one typed in the bot's DM."""
+    if event.get("channel_type") != "im" or event.get("bot_id") or not event.get("user"):
+        return None
+    subtype = event.get("subtype")
+    if subtype is not None and subtype not in TYPED_SUBTYPES:
+        return None
+    thread = event.get("thread_ts")
+    return DirectMessage(
+        user=UserRef(PLATFORM, body.get("team_id") or event.get("team", ""), event["user"]),
+        channel=str(event["channel"]),
+        text=decode(event.get("text") or ""),
+        event_id=str(body.get("event_id") or event["ts"]),
+        thread_ts=str(thread) if thread else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,8 +58,11 @@ INTERVIEW_PITCH: Final = (
 MORE_NOT_SHOWN: Final = "_More not shown: Slack limits how much one message can hold._"
 
 _BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
-_ATOM = re.compile(r"&(?:amp|lt|gt);|.", re.DOTALL)
-"""One visible character of escaped text: an entity is never cut in half."""
+_MARKUP = re.compile(r"(?<!\w)[*_~`]|[*_~`](?!\w)")
+"""A mrkdwn marker (bold, italic, strike, code) where Slack would read it as one: at a word's
+edge. Inside a word (`snake_case`, `2*3`) Slack leaves it alone, and so does `escape`."""
+_ATOM = re.compile("&(?:amp|lt|gt);|\u2060[*_~`]\u2060|.", re.DOTALL)
+"""One visible character of escaped text: an entity or a guarded marker is never cut apart."""
 
 
 SLACK_USER_ID: Final = re.compile(r"[UW][A-Z0-9]{2,20}")
@@ -162,9 +165,16 @@ class ModalErrors(TypedDict):
 
 
 def escape(text: str) -> str:
-    """Make user text inert in mrkdwn: no mentions, broadcasts, links or injected markup."""
+    """Make user text inert in mrkdwn: no mentions, broadcasts, links or formatting.
+
+    A display name such as `*bold*` shows as typed: mrkdwn has no escape character, so each
+    marker at a word's edge is fenced with invisible word joiners, which no longer make it a
+    word's edge. As on Discord, the engine's text gets the same: its few `code` spans show
+    their backticks.
+    """
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub("@" + WORD_JOINER, escaped)
+    escaped = _BROADCAST.sub("@" + WORD_JOINER, escaped)
+    return _MARKUP.sub(lambda marker: f"{WORD_JOINER}{marker.group()}{WORD_JOINER}", escaped)
 
 
 def blocks(reply: Reply) -> list[Block]:

@@ -33,6 +33,7 @@ from bot.engine.errors import (
     InvalidOptionError,
     NoQuestionsError,
     NotAllowedError,
+    StorageUnavailableError,
     UnknownQuestionError,
 )
 from bot.engine.model import Difficulty, NewAttempt, Question, Source, UserRef
@@ -47,6 +48,8 @@ LEASE_RENEWALS: Final = 3
 """A sender renews its lease this many times per lease length, well before it runs out."""
 DEFAULT_CONCURRENCY: Final = 50
 DEFAULT_INSTANCE: Final = "awsquiz"
+MARK_POSTED_RETRY_DELAYS: Final = (1.0, 2.0, 4.0, 8.0)
+"""Seconds between tries to record a sent post while the database is away."""
 PASSING_SCORE: Final = 50
 STREAK_LOOKBACK: Final = 400
 
@@ -56,6 +59,10 @@ SubscriptionListener = Callable[[Subscription], Awaitable[None]]
 PostListener = Callable[[DailyPost], Awaitable[None]]
 FailureListener = Callable[[Subscription, ChatPostError], Awaitable[None]]
 """Told that a channel's daily post failed for good, with the platform's refusal."""
+RemovalListener = Callable[[str, str], Awaitable[None]]
+"""Told (platform, workspace) when a workspace removed the bot (see `stop_workspace`)."""
+OutcomeListener = Callable[[ChannelRef, "Outcome"], None]
+"""Told what became of each claimed post this process sent or tried to (e.g. for metrics)."""
 
 
 class Outcome(StrEnum):
@@ -114,6 +121,9 @@ class DailyService:
         self.post_listeners: list[PostListener] = []
         self.failure_listeners: list[FailureListener] = []
         """How an adapter learns a post failed for good, e.g. to tell who set it up."""
+        self.removal_listeners: list[RemovalListener] = []
+        """Told of each workspace that removed the bot: its members' data is purged later."""
+        self.outcome_listeners: list[OutcomeListener] = []
         self.claimer = f"{self.config.instance}/{secrets.token_hex(6)}"
         """Who claims for this run: the instance's name and an id of its own."""
         self._limit = asyncio.Semaphore(self.config.concurrency)
@@ -172,7 +182,8 @@ class DailyService:
 
     async def stop_workspace(self, platform: str, workspace: str) -> int:
         """Turn off every daily question of a workspace that removed the bot (settings kept,
-        for a reinstall); return how many were on. The platform said so: no admin check.
+        for a reinstall) and tell the removal listeners; return how many were on. The
+        platform said so: no admin check.
         """
         stopped = 0
         for subscription in await self.store.subscriptions(
@@ -182,6 +193,11 @@ class DailyService:
             await self.store.save_subscription(off)
             await self._changed(off)
             stopped += 1
+        for listener in self.removal_listeners:
+            try:
+                await listener(platform, workspace)
+            except Exception:  # the others are still told; the platform event is handled
+                log.exception("%s %s: a removal listener failed", platform, workspace)
         return stopped
 
     async def status(self, channel: ChannelRef) -> Reply:
@@ -335,6 +351,24 @@ class DailyService:
             return await self._deliver(post, subscription)
 
     async def _deliver(self, post: DailyPost, subscription: Subscription) -> Outcome:
+        """Send a claimed post and tell the outcome listeners what became of it (an error
+        raised on the way, such as the database going away, defers it)."""
+        try:
+            outcome = await self._send_claimed(post, subscription)
+        except Exception:
+            self._tell_outcome(post.channel, Outcome.DEFERRED)
+            raise
+        self._tell_outcome(post.channel, outcome)
+        return outcome
+
+    def _tell_outcome(self, channel: ChannelRef, outcome: Outcome) -> None:
+        for listener in self.outcome_listeners:
+            try:
+                listener(channel, outcome)
+            except Exception:  # counting must never stop a post
+                log.exception("daily %s: an outcome listener failed", channel)
+
+    async def _send_claimed(self, post: DailyPost, subscription: Subscription) -> Outcome:
         adapter = self.adapters[post.channel.platform]
         try:
             item = self.catalog.question(post.question_id)
@@ -361,11 +395,23 @@ class DailyService:
             log.error("daily %s: posting failed for good: %s", post.channel, error)
             await self._report_failure(subscription, error)
             return Outcome.FAILED
-        await self.store.mark_posted(post.id, message_id, self.clock.now())
+        await self._record_posted(post, message_id)
         posted = replace(post, state=PostState.POSTED, message_id=message_id)
         for listener in self.post_listeners:
             await listener(posted)
         return Outcome.POSTED
+
+    async def _record_posted(self, post: DailyPost, message_id: str) -> None:
+        """Record the message id, riding out a short database outage: until it is recorded
+        the post looks unposted (answers to it are refused, its reveal waits)."""
+        for delay in (*MARK_POSTED_RETRY_DELAYS, None):
+            try:
+                await self.store.mark_posted(post.id, message_id, self.clock.now())
+                return
+            except StorageUnavailableError:
+                if delay is None:
+                    raise  # the claim's recovery finds the message on the platform later
+                await asyncio.sleep(delay)
 
     async def _already_sent(self, post: DailyPost, key: str, *, under: str | None) -> str | None:
         """After a takeover, the message the dead claimer sent with `key`, if it got that far.
