@@ -28,7 +28,6 @@ from doubles.discord import (
 )
 from doubles.discord import BOT_TOKEN as DISCORD_TOKEN
 from doubles.slack import (
-    BOT_TOKEN,
     CHANNEL_ID,
     SIGNING_SECRET,
     USER_ID,
@@ -36,22 +35,18 @@ from doubles.slack import (
     block_actions,
     home_block_actions,
     post_interaction,
-    serve_bolt_http,
     view_submission,
 )
 from helpers import FixedClock, eventually
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_app_rig import served_app, workspace_settings
 
 from bot.adapters.discord import ids
 from bot.adapters.discord.chat import DiscordChatAdapter
 from bot.adapters.discord.client import AwsquizClient
 from bot.adapters.discord.handlers import DiscordHandlers
-from bot.adapters.slack.app import web_client
-from bot.adapters.slack.chat import SlackChatAdapter
 from bot.adapters.slack.ids import ACTION_IDS, ANSWER_BLOCK, ANSWER_INPUT, ANSWER_MODAL_CALLBACK
 from bot.app import Services, open_services
 from bot.engine.reply import ActionKind
-from bot.platforms import slack_app, slack_mode
 from bot.settings import load_settings
 
 STALE: Final = "This button is no longer valid."
@@ -100,24 +95,9 @@ class SlackRig:
 @pytest.fixture
 async def slack(tmp_path: Path, clock: FixedClock) -> AsyncIterator[SlackRig]:
     async with SlackDouble() as double:
-        settings = load_settings(
-            {
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'slack.db'}",
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": double.api_url,
-            }
-        )
-        client = web_client(BOT_TOKEN, double.api_url)
-
-        async def client_for(_: str) -> AsyncWebClient:
-            return client
-
-        adapters = {"slack": SlackChatAdapter(client_for)}
-        async with open_services(settings, adapters=adapters, clock=clock) as services:
-            app = slack_app(services, client, slack_mode(settings), settings)
-            async with serve_bolt_http(app) as url:
-                yield SlackRig(double, services, url)
+        settings = workspace_settings(double, f"sqlite:///{tmp_path / 'slack.db'}")
+        async with served_app(double, settings, clock) as served:
+            yield SlackRig(double, served.services, served.url)
 
 
 @pytest.mark.parametrize("value", MADE_UP_ANSWER_VALUES)

@@ -11,26 +11,20 @@ from datetime import timedelta
 
 import pytest
 from doubles.slack import (
-    BOT_TOKEN,
     SIGNING_SECRET,
     TEAM_ID,
     USER_ID,
     SlackDouble,
     post_event,
     post_slash_command,
-    serve_bolt_http,
 )
 from helpers import FixedClock, eventually
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_app_rig import served_app, workspace_settings
 from sqlalchemy import text
 
-from bot.adapters.slack.app import web_client
-from bot.adapters.slack.chat import SlackChatAdapter
-from bot.app import Services, open_services
+from bot.app import Services
 from bot.engine.daily.model import ChannelRef
 from bot.engine.model import UserRef
-from bot.platforms import slack_app, slack_mode
-from bot.settings import load_settings
 
 OTHER_TEAM = "T0ELSEWHERE"
 BOB = "U0BOB"
@@ -92,25 +86,11 @@ class Rig:
 async def running_app(
     double: SlackDouble, database_url: str, clock: FixedClock, grace_days: int
 ) -> AsyncIterator[Rig]:
-    settings = load_settings(
-        {
-            "DATABASE_URL": database_url,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": double.api_url,
-            "AWSQUIZ_REMOVED_WORKSPACE_GRACE_DAYS": str(grace_days),
-        }
+    settings = workspace_settings(
+        double, database_url, AWSQUIZ_REMOVED_WORKSPACE_GRACE_DAYS=str(grace_days)
     )
-    client = web_client(BOT_TOKEN, double.api_url)
-
-    async def client_for(_: str) -> AsyncWebClient:
-        return client
-
-    adapters = {"slack": SlackChatAdapter(client_for)}
-    async with open_services(settings, adapters=adapters, clock=clock) as services:
-        app = slack_app(services, client, slack_mode(settings), settings)
-        async with serve_bolt_http(app) as url:
-            yield Rig(double, services, url, clock)
+    async with served_app(double, settings, clock) as served:
+        yield Rig(double, served.services, served.url, clock)
 
 
 @pytest.fixture

@@ -28,23 +28,21 @@ from doubles.slack import (
     post_event,
     post_interaction,
     post_slash_command,
-    serve_bolt_http,
     slash_command,
     view_submission,
 )
 from helpers import FixedClock
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_app_rig import served_app, workspace_settings
 
 from bot.adapters.slack.app import SlackMode, web_client
-from bot.adapters.slack.chat import SlackChatAdapter
 from bot.adapters.slack.ids import ACTION_IDS, ANSWER_BLOCK, ANSWER_INPUT, ANSWER_MODAL_CALLBACK
-from bot.app import Services, open_services
+from bot.app import Services
 from bot.engine.daily.model import ChannelRef
 from bot.engine.daily.service import Outcome
 from bot.engine.model import Source, UserRef
 from bot.engine.reply import ActionKind, Reply
-from bot.platforms import slack_app, slack_mode
-from bot.settings import Settings, load_settings
+from bot.platforms import slack_app
+from bot.settings import Settings
 from content.loader import load_catalog
 
 ALICE = UserRef("slack", TEAM_ID, USER_ID)
@@ -74,15 +72,7 @@ class Rig:
 
 
 def settings_for(double: SlackDouble, database: Path, **environment: str) -> Settings:
-    return load_settings(
-        {
-            "DATABASE_URL": f"sqlite:///{database}",
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": double.api_url,
-            **environment,
-        }
-    )
+    return workspace_settings(double, f"sqlite:///{database}", **environment)
 
 
 async def running_app(
@@ -90,16 +80,8 @@ async def running_app(
 ) -> AsyncIterator[Rig]:
     """Start awsquiz's Slack app on `database`; leaving the context is a bot restart."""
     settings = settings_for(double, database, **environment)
-    client = web_client(BOT_TOKEN, double.api_url)
-
-    async def client_for(_: str) -> AsyncWebClient:
-        return client
-
-    adapters = {"slack": SlackChatAdapter(client_for)}
-    async with open_services(settings, adapters=adapters, clock=clock) as services:
-        app = slack_app(services, client, slack_mode(settings), settings)
-        async with serve_bolt_http(app) as url:
-            yield Rig(double, services, url, clock)
+    async with served_app(double, settings, clock) as served:
+        yield Rig(double, served.services, served.url, clock)
 
 
 @pytest.fixture

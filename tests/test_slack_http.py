@@ -29,19 +29,15 @@ from doubles.slack import (
     SlackDouble,
     app_home_opened_event,
     post_event,
-    serve_bolt_http,
     slash_command,
 )
 from helpers import FixedClock
+from slack_app_rig import served_app, workspace_settings
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack import http
 from bot.adapters.slack.app import web_client
-from bot.adapters.slack.chat import SlackChatAdapter
-from bot.app import Services, open_services
-from bot.platforms import slack_app, slack_mode
-from bot.settings import load_settings
+from bot.app import Services
 
 FORM: Final = "application/x-www-form-urlencoded"
 JSON: Final = "application/json"
@@ -69,24 +65,9 @@ class Rig:
 @asynccontextmanager
 async def running_app(double: SlackDouble, database: Path, clock: FixedClock) -> AsyncIterator[Rig]:
     """awsquiz's Slack app on `database`, served as `awsquiz run` serves it."""
-    settings = load_settings(
-        {
-            "DATABASE_URL": f"sqlite:///{database}",
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": double.api_url,
-        }
-    )
-    client = web_client(BOT_TOKEN, double.api_url)
-
-    async def client_for(_: str) -> AsyncWebClient:
-        return client
-
-    adapters = {"slack": SlackChatAdapter(client_for)}
-    async with open_services(settings, adapters=adapters, clock=clock) as services:
-        app = slack_app(services, client, slack_mode(settings), settings)
-        async with serve_bolt_http(app) as url:
-            yield Rig(double, services, app, url)
+    settings = workspace_settings(double, f"sqlite:///{database}")
+    async with served_app(double, settings, clock) as served:
+        yield Rig(double, served.services, served.app, served.url)
 
 
 @asynccontextmanager

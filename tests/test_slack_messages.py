@@ -19,7 +19,6 @@ import pytest
 from cryptography.fernet import Fernet
 from doubles.slack import (
     BOT_ID,
-    BOT_TOKEN,
     CHANNEL_ID,
     SIGNING_SECRET,
     TEAM_ID,
@@ -33,13 +32,12 @@ from doubles.slack import (
     view_submission,
 )
 from helpers import FixedClock
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_app_rig import served_app, workspace_settings
 from sqlalchemy import text
 
 from bot.adapters.discord import render as discord_render
 from bot.adapters.slack import render as slack_render
 from bot.adapters.slack.app import web_client
-from bot.adapters.slack.chat import SlackChatAdapter
 from bot.adapters.slack.ids import ANSWER_BLOCK, ANSWER_INPUT, ANSWER_MODAL_CALLBACK
 from bot.adapters.slack.install_pages import CANCELLED_TITLE
 from bot.adapters.slack.pacing import SlackPacer
@@ -85,28 +83,15 @@ class Rig:
 @pytest.fixture
 async def rig(tmp_path: Path, clock: FixedClock) -> AsyncIterator[Rig]:
     async with SlackDouble() as double:
-        settings = load_settings(
-            {
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'slack.db'}",
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": double.api_url,
-            }
-        )
-        client = web_client(BOT_TOKEN, double.api_url)
-
-        async def client_for(_: str) -> AsyncWebClient:
-            return client
+        settings = workspace_settings(double, f"sqlite:///{tmp_path / 'slack.db'}")
 
         async def no_wait(_: float) -> None:
             return None
 
         # A reveal goes a second after its post in the same channel: not waited for here.
-        adapters = {"slack": SlackChatAdapter(client_for, SlackPacer(sleep=no_wait))}
-        async with open_services(settings, adapters=adapters, clock=clock) as services:
-            app = slack_app(services, client, slack_mode(settings), settings)
-            async with serve_bolt_http(app) as url:
-                yield Rig(double, services, url, clock)
+        pacer = SlackPacer(sleep=no_wait)
+        async with served_app(double, settings, clock, pacer=pacer) as served:
+            yield Rig(double, served.services, served.url, clock)
 
 
 def blocks_of(params: dict[str, Any]) -> str:
