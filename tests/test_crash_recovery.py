@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -32,7 +31,7 @@ from doubles.slack import (
     message_im_event,
     post_event,
 )
-from helpers import eventually
+from helpers import eventually, free_port
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.app import web_client
@@ -120,11 +119,20 @@ async def post_states(database_url: str) -> dict[str, PostState | None]:
         await store.close()
 
 
+async def until_all_posted(database_url: str) -> None:
+    """Wait until every room's post is recorded posted, well inside the 5-minute lease."""
+
+    async def all_posted() -> bool:
+        return set((await post_states(database_url)).values()) == {PostState.POSTED}
+
+    await eventually(all_posted, "the restart finishing the posts", seconds=RECOVERY_SECONDS)
+
+
 async def test_a_bot_killed_after_slack_took_its_posts_never_posts_them_twice(
     double: SlackDouble, database_url: str, tmp_path: Path
 ) -> None:
     await subscribe_all(database_url)
-    environment = bot_environment(double, database_url, _free_port())
+    environment = bot_environment(double, database_url, free_port())
     log = tmp_path / "bot.log"
     answers = double.hold_reply("chat.postMessage")  # Slack posts, then goes quiet
 
@@ -137,11 +145,7 @@ async def test_a_bot_killed_after_slack_took_its_posts_never_posts_them_twice(
     answers.set()
 
     with bot_process(environment, log):
-
-        async def all_posted() -> bool:
-            return set((await post_states(database_url)).values()) == {PostState.POSTED}
-
-        await eventually(all_posted, "the restart finishing the posts", seconds=RECOVERY_SECONDS)
+        await until_all_posted(database_url)
 
     assert {channel: len(double.posted[channel]) for channel in CHANNELS} == dict.fromkeys(
         CHANNELS, 1
@@ -162,7 +166,7 @@ async def test_a_bot_killed_before_slack_took_its_posts_posts_each_once_on_resta
     double: SlackDouble, database_url: str, tmp_path: Path
 ) -> None:
     await subscribe_all(database_url)
-    environment = bot_environment(double, database_url, _free_port())
+    environment = bot_environment(double, database_url, free_port())
     log = tmp_path / "bot.log"
     double.respond("chat.postMessage", {"ok": False, "error": "service_unavailable"}, status=503)
 
@@ -174,22 +178,11 @@ async def test_a_bot_killed_before_slack_took_its_posts_posts_each_once_on_resta
     double.restore("chat.postMessage")
 
     with bot_process(environment, log):
-
-        async def all_posted() -> bool:
-            return set((await post_states(database_url)).values()) == {PostState.POSTED}
-
-        await eventually(all_posted, "the restart finishing the posts", seconds=RECOVERY_SECONDS)
+        await until_all_posted(database_url)
 
     assert {channel: len(double.posted[channel]) for channel in CHANNELS} == dict.fromkeys(
         CHANNELS, 1
     ), log.read_text()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_the_slack_adapter_finds_a_post_and_its_reveal_by_their_keys(
@@ -234,7 +227,7 @@ async def test_a_bot_killed_after_grading_a_dm_answer_sends_the_grade_once_on_re
 ) -> None:
     async with open_services(load_settings({"DATABASE_URL": database_url})) as services:
         await services.tutor.start_interview(ALICE, ["ecs"], 2)
-    port = _free_port()
+    port = free_port()
     environment = bot_environment(double, database_url, port)
     log = tmp_path / "bot.log"
     events_url = f"http://127.0.0.1:{port}/slack/events"

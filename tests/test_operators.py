@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,7 +30,7 @@ from doubles.slack import (
     post_slash_command,
 )
 from doubles.tcp_proxy import TcpProxy
-from helpers import FixedClock, eventually
+from helpers import FixedClock, eventually, free_port
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk.web.async_client import AsyncWebClient
@@ -52,13 +51,6 @@ STARTUP_SECONDS: Final = 15.0
 """Start-up migrates the database and loads the packs: ample, and a hang still fails."""
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def settings_for(double: SlackDouble, database: Path, **environment: str) -> Settings:

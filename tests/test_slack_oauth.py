@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Final
@@ -29,7 +28,7 @@ from doubles.slack import (
     post_slash_command,
     serve_bolt_http,
 )
-from helpers import FixedClock, eventually
+from helpers import FixedClock, eventually, free_port
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy import Connection, MetaData, Text, func, inspect, select, table, text
@@ -449,13 +448,6 @@ def test_a_redirect_uri_must_be_a_url() -> None:
 
 
 # -- awsquiz run -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_awsquiz_run_serves_the_install_with_oauth_and_no_bot_token(
