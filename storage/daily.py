@@ -26,6 +26,18 @@ HISTORY_STATES: Final = (PostState.POSTED, PostState.REVEALING, PostState.REVEAL
 
 
 @dataclass(frozen=True, slots=True)
+class _Slot:
+    """A (channel, local date) slot to claim, and how."""
+
+    channel: ChannelRef
+    local_date: date
+    closes_at: datetime
+    now: datetime
+    lease: timedelta
+    claimer: str
+
+
+@dataclass(frozen=True, slots=True)
 class _ClaimRequest:
     channel: ChannelRef
     local_date: date
@@ -35,6 +47,12 @@ class _ClaimRequest:
     lease: timedelta
     shared: bool
     claimer: str
+
+    @property
+    def slot(self) -> _Slot:
+        return _Slot(
+            self.channel, self.local_date, self.closes_at, self.now, self.lease, self.claimer
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +182,7 @@ class SqlDailyStore(SqlStoreBase):
         async with self._write() as session:
             return await self._claim(
                 session,
-                _ClaimRequest(channel, local_date, _kept, closes_at, now, lease, False, claimer),
+                _Slot(channel, local_date, closes_at, now, lease, claimer),
                 question_id,
                 take_from,
             )
@@ -239,7 +257,7 @@ class SqlDailyStore(SqlStoreBase):
             for request in sorted(requests, key=lambda r: (r.channel, r.local_date)):
                 day = _WorkspaceDay.of(request)
                 question_id = request.choose(history[request.channel], workspace_today[day])
-                post = await self._claim(session, request, question_id)
+                post = await self._claim(session, request.slot, question_id)
                 if post is not None:
                     history[request.channel].insert(0, question_id)
                     workspace_today[day].append(question_id)
@@ -263,12 +281,12 @@ class SqlDailyStore(SqlStoreBase):
     async def _claim(
         self,
         session: AsyncSession,
-        request: _ClaimRequest,
+        slot: _Slot,
         question_id: str,
         take_from: str | None = None,
     ) -> DailyPost | None:
-        channel, local_date, now = request.channel, request.local_date, request.now
-        lease_until = now + request.lease
+        channel, local_date, now = slot.channel, slot.local_date, slot.now
+        lease_until = now + slot.lease
         claim = (
             upsert_insert(self._engine, DailyPostRow)
             .values(
@@ -281,8 +299,8 @@ class SqlDailyStore(SqlStoreBase):
                 lease_until=lease_until,
                 claimed_at=now,
                 first_claimed_at=now,
-                claimer=request.claimer,
-                closes_at=request.closes_at,
+                claimer=slot.claimer,
+                closes_at=slot.closes_at,
             )
             .on_conflict_do_nothing(
                 index_elements=[
@@ -306,8 +324,8 @@ class SqlDailyStore(SqlStoreBase):
             .values(
                 lease_until=lease_until,
                 claimed_at=now,
-                claimer=request.claimer,
-                closes_at=request.closes_at,
+                claimer=slot.claimer,
+                closes_at=slot.closes_at,
             )
             .returning(DailyPostRow)
             .execution_options(synchronize_session=False)
@@ -633,10 +651,6 @@ def _held_by_the_dead(now: datetime, take_from: str | None) -> ColumnElement[boo
     if take_from is None:
         return DailyPostRow.lease_until < now
     return or_(DailyPostRow.lease_until < now, DailyPostRow.claimer == take_from)
-
-
-def _kept(_posted: Sequence[str], _workspace_today: Sequence[str]) -> str:
-    raise AssertionError("claim_post names its question; nothing is chosen")
 
 
 def is_revealable(now: datetime) -> ColumnElement[bool]:
